@@ -1,0 +1,178 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/melmastoon/iam/core/api"
+	"github.com/melmastoon/iam/core/store"
+	"github.com/melmastoon/iam/internal/obs"
+)
+
+// Defaults.
+const (
+	DefaultHTTPAddr     = "127.0.0.1:8080"
+	maintenanceInterval = time.Hour
+	shutdownTimeout     = 10 * time.Second
+)
+
+// Config configures core.
+type Config struct {
+	// DatabaseURL connects to PostgreSQL; its role must be allowed to SET
+	// ROLE iam_app (and, with MigrateOnStart, to create tables).
+	DatabaseURL string
+	// HTTPAddr is the listen address of the API.
+	HTTPAddr string
+	// BootstrapToken authenticates the first administrator; empty generates one.
+	BootstrapToken string
+	// MigrateOnStart applies pending migrations (under an advisory lock).
+	MigrateOnStart bool
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+// CheckAndSetDefaults validates c and fills in defaults.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.DatabaseURL == "" {
+		return errors.New("core: database URL is required")
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.Logger == nil {
+		return errors.New("core: logger is required")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.BootstrapToken == "" {
+		c.BootstrapToken = NewBootstrapToken()
+	}
+	if len(c.BootstrapToken) < 16 {
+		return errors.New("core: bootstrap token must be at least 16 characters")
+	}
+	return nil
+}
+
+// NewBootstrapToken returns a random 256-bit token.
+func NewBootstrapToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "iam_bt_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Core is a running central service.
+type Core struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	metrics  *obs.Metrics
+	tp       *sdktrace.TracerProvider
+	listener net.Listener
+	srv      *http.Server
+}
+
+// New migrates (when configured), opens the store and binds the listener.
+func New(ctx context.Context, cfg Config) (*Core, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, log: cfg.Logger, metrics: obs.NewMetrics()}
+	if cfg.MigrateOnStart {
+		if _, err := store.Migrate(ctx, cfg.DatabaseURL, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
+	tp, err := obs.NewTracerProvider(ctx, "iam-core")
+	if err != nil {
+		return nil, fmt.Errorf("core: tracing: %w", err)
+	}
+	c.tp = tp
+	c.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL, Logger: cfg.Logger, Now: cfg.Now,
+		Tracer: c.metrics.PgxTracer(tp)})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.store.CheckServiceRole(ctx); err != nil {
+		c.store.Close()
+		return nil, err
+	}
+	c.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		c.store.Close()
+		return nil, fmt.Errorf("core: listen %s: %w", cfg.HTTPAddr, err)
+	}
+	handler := api.New(api.Config{Store: c.store, Logger: cfg.Logger, Metrics: c.metrics,
+		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now})
+	c.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	return c, nil
+}
+
+// Addr reports the bound listen address.
+func (c *Core) Addr() string { return c.listener.Addr().String() }
+
+// BootstrapToken reports the effective bootstrap token.
+func (c *Core) BootstrapToken() string { return c.cfg.BootstrapToken }
+
+// Store exposes the store (for seeding and tests).
+func (c *Core) Store() *store.Store { return c.store }
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (c *Core) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- c.srv.Serve(c.listener) }()
+	done := make(chan struct{})
+	go func() { defer close(done); c.maintain(ctx) }()
+	c.log.InfoContext(ctx, "core listening", "addr", c.Addr())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if serr := c.srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (c *Core) maintain(ctx context.Context) {
+	t := time.NewTicker(maintenanceInterval)
+	defer t.Stop()
+	for {
+		parts, purged, err := c.store.Maintain(ctx)
+		if err != nil {
+			c.log.WarnContext(ctx, "maintenance failed", "error", err)
+		} else if parts > 0 || purged > 0 {
+			c.log.InfoContext(ctx, "maintenance done", "audit_partitions_created", parts, "idempotency_keys_purged", purged)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the store and flushes traces.
+func (c *Core) Close() error {
+	c.store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return c.tp.Shutdown(ctx)
+}

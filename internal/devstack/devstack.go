@@ -1,0 +1,168 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/internal/pgcluster"
+)
+
+// Config configures the development stack.
+type Config struct {
+	DataDir        string // default ./.iam-dev
+	Fresh          bool   // wipe DataDir first
+	DatabaseURL    string // use an existing PostgreSQL instead of a cluster
+	HTTPAddr       string // core listener, default 127.0.0.1:8080
+	BootstrapToken string // default: persisted random token in DataDir
+	Logger         *slog.Logger
+	Out            io.Writer // where the banner goes
+}
+
+// Stack is a running development stack.
+type Stack struct {
+	cfg     Config
+	cluster *pgcluster.Cluster
+	core    *core.Core
+}
+
+// Start brings up PostgreSQL (unless DatabaseURL is set), core and the demo
+// seed. On error everything already started is stopped again.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = ".iam-dev"
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Fresh {
+		if err := os.RemoveAll(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("devstack: wipe %s: %w", cfg.DataDir, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	s := &Stack{cfg: cfg}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	url := cfg.DatabaseURL
+	if url == "" {
+		if url, err = s.startCluster(ctx); err != nil {
+			return nil, err
+		}
+	}
+	token, err := s.bootstrapToken()
+	if err != nil {
+		return nil, err
+	}
+	s.core, err = core.New(ctx, core.Config{DatabaseURL: url, HTTPAddr: cfg.HTTPAddr,
+		BootstrapToken: token, MigrateOnStart: true, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := Seed(ctx, s.core.Store()); err != nil {
+		return nil, err
+	}
+	s.banner()
+	return s, nil
+}
+
+func (s *Stack) startCluster(ctx context.Context) (string, error) {
+	c, err := pgcluster.Start(ctx, pgcluster.Config{DataDir: filepath.Join(s.cfg.DataDir, "postgres"), Logger: s.cfg.Logger})
+	if err != nil {
+		return "", err
+	}
+	s.cluster = c
+	if err := createDatabase(ctx, c.URL("postgres"), "iam"); err != nil {
+		return "", err
+	}
+	return c.URL("iam"), nil
+}
+
+func createDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("devstack: connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
+}
+
+// bootstrapToken returns the configured token, or one persisted in DataDir so
+// it stays the same across runs.
+func (s *Stack) bootstrapToken() (string, error) {
+	if s.cfg.BootstrapToken != "" {
+		return s.cfg.BootstrapToken, nil
+	}
+	path := filepath.Join(s.cfg.DataDir, "bootstrap-token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	token := core.NewBootstrapToken()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	return token, nil
+}
+
+func (s *Stack) banner() {
+	base := "http://" + s.core.Addr()
+	fmt.Fprintf(s.cfg.Out, `
+IAM development stack is ready.
+
+  core API        %[1]s/api/v1
+  health / ready  %[1]s/healthz  %[1]s/readyz
+  metrics         %[1]s/metrics
+  demo tenant     %[1]s/api/v1/tenants/demo
+  bootstrap token %[2]s
+
+  try: curl -H "Authorization: Bearer %[2]s" %[1]s/api/v1/tenants/demo/organizations
+
+Press Ctrl-C to stop (PostgreSQL is stopped with it).
+`, base, s.core.BootstrapToken())
+}
+
+// Core returns the running core.
+func (s *Stack) Core() *core.Core { return s.core }
+
+// Run serves until ctx ends.
+func (s *Stack) Run(ctx context.Context) error { return s.core.Run(ctx) }
+
+// Close stops core and then PostgreSQL; it waits for both.
+func (s *Stack) Close() {
+	if s.core != nil {
+		_ = s.core.Close()
+	}
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.cluster.Stop(ctx); err != nil {
+			s.cfg.Logger.Error("postgres stop failed", "error", err)
+		}
+	}
+}
