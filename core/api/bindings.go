@@ -86,7 +86,10 @@ func (s *Server) listBindings(w http.ResponseWriter, r *http.Request) error {
 		f.Organization = &id
 	}
 	var items []store.RoleBinding
-	if err := s.read(r, func(tx *store.Tx) (err error) { items, err = tx.ListBindings(r.Context(), f, after, limit+1); return err }); err != nil {
+	if err := s.read(r, func(tx *store.Tx) (err error) {
+		items, err = tx.ListBindings(r.Context(), f, after, limit+1)
+		return err
+	}); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, paginate(items, limit, func(b store.RoleBinding) string { return b.ID.String() }))

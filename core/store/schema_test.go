@@ -63,7 +63,9 @@ func TestMigrateEmptyDatabaseTwice(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+db.Name+"_empty"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db.Name+"_empty WITH (FORCE)") })
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db.Name+"_empty WITH (FORCE)")
+	})
 	url := strings.Replace(db.URL, "/"+db.Name+"?", "/"+db.Name+"_empty?", 1)
 	first, err := store.Migrate(ctx, url, slog.New(slog.DiscardHandler))
 	if err != nil || first == 0 {
