@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/melmastoon/iam/core/store"
@@ -63,19 +64,8 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request) erro
 			return result{}, err
 		}
 		o, err := tx.CreateOrganization(r.Context(), s.actor(r), req.Name, parent)
-		if err != nil {
-			return result{}, orgConflict(err)
-		}
-		return result{status: http.StatusCreated, body: o, etag: etag(o.Version)}, nil
+		return result{status: http.StatusCreated, body: o, etag: etag(o.Version)}, err
 	})
-}
-
-// orgConflict names a duplicate sibling name precisely.
-func orgConflict(err error) error {
-	if de, ok := err.(*store.DuplicateError); ok && de.Field == "name" {
-		return &problem.Error{Code: problem.OrgNameTaken, Field: "name", Detail: "a sibling already has this name", Err: err}
-	}
-	return err
 }
 
 func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request) error {
@@ -114,10 +104,7 @@ func (s *Server) moveOrganization(w http.ResponseWriter, r *http.Request) error 
 			return result{}, err
 		}
 		o, err := tx.MoveOrganization(r.Context(), s.actor(r), id, parent, match)
-		if err != nil {
-			return result{}, orgConflict(err)
-		}
-		return result{status: http.StatusOK, body: o, etag: etag(o.Version)}, nil
+		return result{status: http.StatusOK, body: o, etag: etag(o.Version)}, err
 	})
 }
 
@@ -168,7 +155,8 @@ func (s *Server) listSubtree(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if err != nil {
-		if _, ok := err.(*store.FieldError); ok {
+		var fe *store.FieldError
+		if errors.As(err, &fe) {
 			return &problem.Error{Code: problem.PaginationCursor, Field: "cursor", Detail: "cursor does not belong to this subtree"}
 		}
 		return err

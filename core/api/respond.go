@@ -52,20 +52,20 @@ func toProblem(err error) *problem.Error {
 		return &problem.Error{Code: problem.ValidationFailed, Detail: fe.Reason, Field: fe.Field, Err: err}
 	}
 	code := storeCode(err)
-	return &problem.Error{Code: code, Detail: detailFor(code, err), Err: err}
+	pe = &problem.Error{Code: code, Detail: detailFor(code, err), Err: err}
+	var dup *store.DuplicateError
+	if errors.As(err, &dup) && dup.Field != "binding" {
+		pe.Field = dup.Field
+	}
+	return pe
 }
 
 // storeCode maps store sentinels to wire codes, most specific first.
 func storeCode(err error) problem.Code {
 	var dup *store.DuplicateError
 	if errors.As(err, &dup) {
-		switch dup.Field {
-		case "slug":
-			return problem.TenantSlugTaken
-		case "username":
-			return problem.AccountUsernameTaken
-		case "binding":
-			return problem.BindingDuplicate
+		if code, ok := duplicateCodes[dup.Resource]; ok {
+			return code
 		}
 	}
 	for _, m := range storeCodes {
@@ -74,6 +74,14 @@ func storeCode(err error) problem.Code {
 		}
 	}
 	return problem.ServiceInternal
+}
+
+var duplicateCodes = map[string]problem.Code{
+	"tenant":       problem.TenantSlugTaken,
+	"account":      problem.AccountUsernameTaken,
+	"organization": problem.OrgNameTaken,
+	"role":         problem.RoleNameTaken,
+	"role_binding": problem.BindingDuplicate,
 }
 
 var storeCodes = []struct {
@@ -103,7 +111,7 @@ func detailFor(code problem.Code, err error) string {
 	}
 	var dup *store.DuplicateError
 	if errors.As(err, &dup) {
-		return dup.Field + " already exists"
+		return dup.Resource + " " + dup.Field + " already exists"
 	}
 	return ""
 }

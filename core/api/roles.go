@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/melmastoon/iam/core/store"
-	"github.com/melmastoon/iam/internal/problem"
 )
 
 type createRoleRequest struct {
@@ -30,9 +29,6 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 			return result{}, err
 		}
 		role, err := tx.CreateRole(r.Context(), s.actor(r), req.Name, orEmpty(req.Permissions))
-		if de, ok := err.(*store.DuplicateError); ok && de.Field == "name" {
-			return result{}, &problem.Error{Code: problem.RoleNameTaken, Field: "name", Detail: "a role with this name exists", Err: err}
-		}
 		return result{status: http.StatusCreated, body: role, etag: etag(role.Version)}, err
 	})
 }

@@ -31,9 +31,10 @@ type Config struct {
 
 // Server serves the REST API.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg       Config
+	log       *slog.Logger
+	mux       *http.ServeMux
+	unmatched http.Handler
 }
 
 // New builds the API handler tree.
@@ -43,24 +44,62 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	s.routes()
+	s.unmatched = s.chain("unmatched", false, s.unmatchedRoute)
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Requests no route matches get a
+// problem: 405 with Allow when the path exists for other methods, else 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	s.unmatched.ServeHTTP(w, r)
+}
+
+// unmatchedRoute answers requests no pattern matches; it is instrumented
+// like every route under the label "unmatched".
+func (s *Server) unmatchedRoute(w http.ResponseWriter, r *http.Request) error {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return problem.New(problem.RequestMethod, "")
+	}
+	return problem.New(problem.RequestRouteNotFound, "")
+}
+
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
 
 // route registers pattern with the full middleware chain. admin routes need
 // the bootstrap token.
 func (s *Server) route(pattern string, admin bool, h handlerFunc) {
+	s.mux.Handle(pattern, s.chain(pattern, admin, h))
+}
+
+// chain wraps h in the middleware every route shares: tracing, metrics,
+// panic recovery and (for admin routes) authentication.
+func (s *Server) chain(pattern string, admin bool, h handlerFunc) http.Handler {
 	_, path, _ := strings.Cut(pattern, " ")
+	if path == "" {
+		path = pattern
+	}
 	var next http.Handler = s.adapt(h)
 	if admin {
 		next = s.requireAdmin(next)
 	}
 	next = s.recoverPanics(next)
 	next = s.cfg.Metrics.InstrumentRoute(path, next)
-	next = obs.TraceMiddleware(s.cfg.TracerProvider, pattern, next)
-	s.mux.Handle(pattern, next)
+	return obs.TraceMiddleware(s.cfg.TracerProvider, pattern, next)
 }
 
 func (s *Server) routes() {
@@ -98,10 +137,6 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/tenants/{tenant}/role-bindings", true, s.listBindings)
 	s.route("GET /api/v1/tenants/{tenant}/role-bindings/{id}", true, s.getBinding)
 	s.route("DELETE /api/v1/tenants/{tenant}/role-bindings/{id}", true, s.deleteBinding)
-
-	s.route("/", false, func(_ http.ResponseWriter, _ *http.Request) error {
-		return problem.New(problem.RequestRouteNotFound, "")
-	})
 }
 
 // requireAdmin admits requests bearing the bootstrap token.

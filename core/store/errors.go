@@ -28,10 +28,12 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return fmt.Sprintf("store: field %s: %s", e.Field, e.Reason) }
 
-// DuplicateError names the field whose uniqueness was violated.
-type DuplicateError struct{ Field string }
+// DuplicateError names the resource and field whose uniqueness was violated.
+type DuplicateError struct{ Resource, Field string }
 
-func (e *DuplicateError) Error() string { return "store: " + e.Field + " already exists" }
+func (e *DuplicateError) Error() string {
+	return "store: " + e.Resource + " " + e.Field + " already exists"
+}
 
 // Is makes errors.Is(err, ErrDuplicate) true.
 func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }

@@ -147,7 +147,7 @@ func classify(err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505":
-			return &DuplicateError{Field: uniqueField(pgErr.ConstraintName)}
+			return uniqueViolation(pgErr.ConstraintName)
 		case "23503":
 			return fmt.Errorf("%w: %s", ErrUnknownReference, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300":
@@ -163,16 +163,18 @@ func classify(err error) error {
 	return err
 }
 
-func uniqueField(constraint string) string {
+func uniqueViolation(constraint string) *DuplicateError {
 	switch constraint {
 	case "tenants_slug_live":
-		return "slug"
+		return &DuplicateError{Resource: "tenant", Field: "slug"}
 	case "accounts_username":
-		return "username"
-	case "organizations_sibling_name", "roles_tenant_id_name_key":
-		return "name"
+		return &DuplicateError{Resource: "account", Field: "username"}
+	case "organizations_sibling_name":
+		return &DuplicateError{Resource: "organization", Field: "name"}
+	case "roles_tenant_id_name_key":
+		return &DuplicateError{Resource: "role", Field: "name"}
 	case "role_bindings_tenant_id_account_id_role_id_organization_id_key":
-		return "binding"
+		return &DuplicateError{Resource: "role_binding", Field: "binding"}
 	}
-	return constraint
+	return &DuplicateError{Resource: "unknown", Field: constraint}
 }

@@ -135,7 +135,7 @@ func TestRedactionNeverLeaksSecrets(t *testing.T) {
 		"cookie", next(), "client_secret", next(), "idempotency_key", next(),
 		"api_key", next(), "otp", next(), "totp_code", next(), "recovery_code", next(),
 		"mfa_code", next(), "note", "Bearer "+next(), "basic_header", "Basic "+next(),
-		"user", "alice", "code", "MELMASTOON.IAM.AUTH.INVALID_CREDENTIALS", "key_id", "kid-2026-01",
+		"user", "alice", "code", "MELMASTOON.IAM.AUTH.UNAUTHENTICATED", "key_id", "kid-2026-01",
 	)
 	// Groups, nested groups, a group with a sensitive name.
 	log.Info("groups",
@@ -176,7 +176,7 @@ func TestRedactionNeverLeaksSecrets(t *testing.T) {
 		}
 	}
 	visible := []string{
-		`"user":"alice"`, `"code":"MELMASTOON.IAM.AUTH.INVALID_CREDENTIALS"`, `"key_id":"kid-2026-01"`,
+		`"user":"alice"`, `"code":"MELMASTOON.IAM.AUTH.UNAUTHENTICATED"`, `"key_id":"kid-2026-01"`,
 		`"user":"bob"`, `"method":"totp"`, `"route":"/api/v1/login"`, `"status_code":401`,
 		`"depth":4`, `"user":"carol"`, `req-visible-42`, `"grant_type":"refresh_token"`,
 		`"username":"dave"`, `"locale":"de-DE"`, `"kind":"recovery"`, `wrapped: bad request`,

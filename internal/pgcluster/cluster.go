@@ -108,6 +108,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Resume starts a stopped cluster again on the same port.
+func (c *Cluster) Resume(ctx context.Context) error { return c.start(ctx) }
+
 // Restart stops and starts the server on the same port.
 func (c *Cluster) Restart(ctx context.Context) error {
 	if err := c.Stop(ctx); err != nil {

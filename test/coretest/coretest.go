@@ -1,0 +1,176 @@
+package coretest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/test/pgtest"
+)
+
+// Token is the bootstrap token of every test core.
+const Token = "test-bootstrap-token-0123456789"
+
+// Instance is a running core.
+type Instance struct {
+	Core   *core.Core
+	DB     *pgtest.DB
+	URL    string
+	Client *http.Client
+	t      testing.TB
+}
+
+// Option adjusts an instance before start.
+type Option func(*core.Config)
+
+// Start runs core on a fresh database (or on databaseURL when non-empty) and
+// stops it when t ends.
+func Start(t testing.TB, opts ...Option) *Instance {
+	t.Helper()
+	db := pgtest.New(t)
+	inst := StartOn(t, db.URL, opts...)
+	inst.DB = db
+	return inst
+}
+
+// StartOn runs core against an existing database URL.
+func StartOn(t testing.TB, databaseURL string, opts ...Option) *Instance {
+	t.Helper()
+	cfg := core.Config{DatabaseURL: databaseURL, HTTPAddr: "127.0.0.1:0", BootstrapToken: Token,
+		MigrateOnStart: true, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := core.New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("coretest: start core: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("coretest: core run: %v", err)
+		}
+		_ = c.Close()
+	})
+	return &Instance{Core: c, URL: "http://" + c.Addr(), Client: &http.Client{Timeout: 30 * time.Second}, t: t}
+}
+
+// Response is a decoded API response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic map.
+func (r *Response) JSON() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// Decode decodes the body into v.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("coretest: decode %s: %v", r.Body, err)
+	}
+}
+
+// Code returns the problem code of an error response.
+func (r *Response) Code() string {
+	c, _ := r.JSON()["code"].(string)
+	return c
+}
+
+// Request describes one call.
+type Request struct {
+	Method  string
+	Path    string
+	Body    any               // marshalled as JSON unless []byte or string
+	Header  map[string]string // extra headers
+	NoAuth  bool
+	Context context.Context
+}
+
+// Do performs req with the bootstrap token and JSON content type.
+func (i *Instance) Do(req Request) *Response {
+	i.t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case []byte:
+		body = bytes.NewReader(b)
+	case string:
+		body = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			i.t.Fatalf("coretest: marshal: %v", err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	ctx := req.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, i.URL+req.Path, body)
+	if err != nil {
+		i.t.Fatalf("coretest: request: %v", err)
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if !req.NoAuth {
+		hr.Header.Set("Authorization", "Bearer "+Token)
+	}
+	for k, v := range req.Header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := i.Client.Do(hr)
+	if err != nil {
+		i.t.Fatalf("coretest: %s %s: %v", req.Method, req.Path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil && !errors.Is(err, io.EOF) {
+		i.t.Fatalf("coretest: read body: %v", err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Post is Do with POST.
+func (i *Instance) Post(path string, body any) *Response {
+	i.t.Helper()
+	return i.Do(Request{Method: http.MethodPost, Path: path, Body: body})
+}
+
+// Get is Do with GET.
+func (i *Instance) Get(path string) *Response {
+	i.t.Helper()
+	return i.Do(Request{Method: http.MethodGet, Path: path})
+}
+
+// MustCreate posts body and fails the test unless the answer is 201; it
+// returns the created resource's id.
+func (i *Instance) MustCreate(path string, body any) string {
+	i.t.Helper()
+	r := i.Post(path, body)
+	if r.Status != http.StatusCreated {
+		i.t.Fatalf("coretest: POST %s = %d %s", path, r.Status, r.Body)
+	}
+	id, _ := r.JSON()["id"].(string)
+	return id
+}
