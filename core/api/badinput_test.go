@@ -106,6 +106,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.state(t)
+			tc.req.Invalid = true
 			r := f.c.Do(tc.req)
 			if r.Status != tc.status || r.Code() != tc.code {
 				t.Fatalf("= %d %s; want %d %s", r.Status, r.Body, tc.status, tc.code)
@@ -131,7 +132,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 func TestMethodNotAllowed(t *testing.T) {
 	c := coretest.Start(t)
-	r := c.Do(coretest.Request{Method: http.MethodPut, Path: "/api/v1/tenants"})
+	r := c.Do(coretest.Request{Method: http.MethodPut, Path: "/api/v1/tenants", Invalid: true})
 	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET, POST" || r.Code() != "MELMASTOON.IAM.REQUEST.METHOD_NOT_ALLOWED" {
 		t.Fatalf("= %d %s", r.Status, r.Body)
 	}

@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/test/apitest"
 	"github.com/melmastoon/iam/test/pgtest"
 )
 
 // Token is the bootstrap token of every test core.
 const Token = "test-bootstrap-token-0123456789"
 
-// Instance is a running core.
+// Instance is a running core. Its Client checks every request and response
+// against openapi/iam-service.yaml, failing the test on a mismatch.
 type Instance struct {
 	Core   *core.Core
 	DB     *pgtest.DB
@@ -64,7 +66,9 @@ func StartOn(t testing.TB, databaseURL string, opts ...Option) *Instance {
 		}
 		_ = c.Close()
 	})
-	return &Instance{Core: c, URL: "http://" + c.Addr(), Client: &http.Client{Timeout: 30 * time.Second}, t: t}
+	client := apitest.Load(t).Client(t, http.DefaultTransport)
+	client.Timeout = 30 * time.Second
+	return &Instance{Core: c, URL: "http://" + c.Addr(), Client: client, t: t}
 }
 
 // Response is a decoded API response.
@@ -102,6 +106,9 @@ type Request struct {
 	Body    any               // marshalled as JSON unless []byte or string
 	Header  map[string]string // extra headers
 	NoAuth  bool
+	// Invalid marks a deliberately bad request: the contract check of the
+	// request is skipped (the response is still checked).
+	Invalid bool
 	Context context.Context
 }
 
@@ -125,6 +132,9 @@ func (i *Instance) Do(req Request) *Response {
 	ctx := req.Context
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if req.Invalid {
+		ctx = apitest.SkipRequestValidation(ctx)
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, i.URL+req.Path, body)
 	if err != nil {
