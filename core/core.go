@@ -14,6 +14,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/melmastoon/iam/core/api"
+	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/obs"
 )
@@ -36,8 +38,18 @@ type Config struct {
 	BootstrapToken string
 	// MigrateOnStart applies pending migrations (under an advisory lock).
 	MigrateOnStart bool
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// KEK seals private keys and other secrets at rest (required); a cloud
+	// KMS can implement keys.KeyEncrypter.
+	KEK keys.KeyEncrypter
+	// PublicURL is the externally visible base URL (issuers are
+	// PublicURL/t/{tenant}); default http://HTTPAddr.
+	PublicURL string
+	// Auth tunes sign-in (token lifetimes, Argon2id parameters, hashing
+	// admission, key rotation); Store, KEK, PublicURL, Registry, Logger and
+	// Now are filled in by core.
+	Auth   auth.Config
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // CheckAndSetDefaults validates c and fills in defaults.
@@ -53,6 +65,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.KEK == nil {
+		return errors.New("core: a key-encryption key is required")
 	}
 	if c.BootstrapToken == "" {
 		c.BootstrapToken = NewBootstrapToken()
@@ -77,6 +92,7 @@ type Core struct {
 	store    *store.Store
 	metrics  *obs.Metrics
 	tp       *sdktrace.TracerProvider
+	auth     *auth.Service
 	listener net.Listener
 	srv      *http.Server
 }
@@ -111,7 +127,17 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 		c.store.Close()
 		return nil, fmt.Errorf("core: listen %s: %w", cfg.HTTPAddr, err)
 	}
-	handler := api.New(api.Config{Store: c.store, Logger: cfg.Logger, Metrics: c.metrics,
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + c.listener.Addr().String()
+	}
+	ac := cfg.Auth
+	ac.Store, ac.KEK, ac.PublicURL, ac.Registry, ac.Logger, ac.Now = c.store, cfg.KEK, cfg.PublicURL, c.metrics.Registry, cfg.Logger, cfg.Now
+	if c.auth, err = auth.New(ac); err != nil {
+		c.listener.Close()
+		c.store.Close()
+		return nil, err
+	}
+	handler := api.New(api.Config{Store: c.store, Auth: c.auth, Logger: cfg.Logger, Metrics: c.metrics,
 		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now})
 	c.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
@@ -126,6 +152,9 @@ func (c *Core) BootstrapToken() string { return c.cfg.BootstrapToken }
 
 // Store exposes the store (for seeding and tests).
 func (c *Core) Store() *store.Store { return c.store }
+
+// Auth exposes the sign-in service (for seeding and tests).
+func (c *Core) Auth() *auth.Service { return c.auth }
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (c *Core) Run(ctx context.Context) error {
@@ -161,10 +190,36 @@ func (c *Core) maintain(ctx context.Context) {
 		} else if parts > 0 || purged > 0 {
 			c.log.InfoContext(ctx, "maintenance done", "audit_partitions_created", parts, "idempotency_keys_purged", purged)
 		}
+		c.rotateAllKeys(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// rotateAllKeys runs the scheduled signing-key rotation of every tenant.
+func (c *Core) rotateAllKeys(ctx context.Context) {
+	var tenants []store.Tenant
+	err := c.store.Global(ctx, func(tx *store.Tx) (err error) {
+		tenants, err = tx.ListTenants(ctx, "", 100_000)
+		return err
+	})
+	if err != nil {
+		c.log.WarnContext(ctx, "key rotation: list tenants failed", "error", err)
+		return
+	}
+	for _, t := range tenants {
+		err := c.store.InTenantSlug(ctx, t.Slug, func(tx *store.Tx) error {
+			tr, err := c.auth.RotateKeys(ctx, tx, store.Actor{ID: "scheduler"}, false)
+			for _, x := range tr {
+				c.log.InfoContext(ctx, "signing key transition", "tenant", t.Slug, "kid", x.KID, "to", x.To.String())
+			}
+			return err
+		})
+		if err != nil {
+			c.log.WarnContext(ctx, "key rotation failed", "tenant", t.Slug, "error", err)
 		}
 	}
 }

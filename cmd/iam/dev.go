@@ -13,7 +13,7 @@ import (
 
 func runDev(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("iam dev", flag.ContinueOnError)
-	cfg := devstack.Config{Logger: log, Out: stdout, BootstrapToken: os.Getenv("IAM_BOOTSTRAP_TOKEN")}
+	cfg := devstack.Config{Logger: log, Out: stdout, BootstrapToken: os.Getenv("IAM_BOOTSTRAP_TOKEN"), KEK: os.Getenv("IAM_KEK")}
 	fs.StringVar(&cfg.DataDir, "data-dir", ".iam-dev", "data directory (reused on the next run)")
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "wipe the data directory first")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "use this PostgreSQL instead of an embedded cluster")

@@ -43,6 +43,9 @@ func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return result{}, err
 		}
+		if err := s.allow(r, tx, permBindingWrite, &org); err != nil {
+			return result{}, err
+		}
 		b, err := tx.CreateBinding(r.Context(), s.actor(r), account, role, org)
 		return result{status: http.StatusCreated, body: b}, err
 	})
@@ -54,7 +57,7 @@ func (s *Server) getBinding(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b store.RoleBinding
-	if err := s.read(r, func(tx *store.Tx) (err error) { b, err = tx.GetBinding(r.Context(), id); return err }); err != nil {
+	if err := s.read(r, permBindingRead, nil, func(tx *store.Tx) (err error) { b, err = tx.GetBinding(r.Context(), id); return err }); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, b)
@@ -86,7 +89,7 @@ func (s *Server) listBindings(w http.ResponseWriter, r *http.Request) error {
 		f.Organization = &id
 	}
 	var items []store.RoleBinding
-	if err := s.read(r, func(tx *store.Tx) (err error) {
+	if err := s.read(r, permBindingRead, f.Organization, func(tx *store.Tx) (err error) {
 		items, err = tx.ListBindings(r.Context(), f, after, limit+1)
 		return err
 	}); err != nil {
@@ -105,6 +108,13 @@ func (s *Server) deleteBinding(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.mutate(w, r, slug, func(tx *store.Tx, _ []byte) (result, error) {
+		b, err := tx.GetBinding(r.Context(), id)
+		if err != nil {
+			return result{}, err
+		}
+		if err := s.allow(r, tx, permBindingWrite, &b.OrganizationID); err != nil {
+			return result{}, err
+		}
 		return result{status: http.StatusNoContent}, tx.DeleteBinding(r.Context(), s.actor(r), id)
 	})
 }

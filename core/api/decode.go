@@ -72,3 +72,14 @@ func required(field, v string) error {
 	}
 	return nil
 }
+
+// peekBody reads the body for a handler that must look at it before
+// mutate does, and puts it back.
+func peekBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}

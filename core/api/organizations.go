@@ -17,13 +17,19 @@ type moveOrganizationRequest struct {
 	ParentID *string `json:"parent_id"`
 }
 
-// read runs fn in a read transaction scoped to the {tenant} of r.
-func (s *Server) read(r *http.Request, fn func(*store.Tx) error) error {
+// read runs fn in a read transaction scoped to the {tenant} of r, after
+// checking that the caller holds perm on org (nil: tenant-wide).
+func (s *Server) read(r *http.Request, perm string, org *store.OrgID, fn func(*store.Tx) error) error {
 	slug, err := slugParam(r)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.InTenantSlug(r.Context(), slug, fn)
+	return s.cfg.Store.InTenantSlug(r.Context(), slug, func(tx *store.Tx) error {
+		if err := s.allow(r, tx, perm, org); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // optionalOrgID parses an optional organization id from field.
@@ -63,6 +69,9 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request) erro
 		if err != nil {
 			return result{}, err
 		}
+		if err := s.allow(r, tx, permOrgWrite, parent); err != nil {
+			return result{}, err
+		}
 		o, err := tx.CreateOrganization(r.Context(), s.actor(r), req.Name, parent)
 		return result{status: http.StatusCreated, body: o, etag: etag(o.Version)}, err
 	})
@@ -74,7 +83,7 @@ func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var o store.Organization
-	if err := s.read(r, func(tx *store.Tx) (err error) { o, err = tx.GetOrganization(r.Context(), id); return err }); err != nil {
+	if err := s.read(r, permOrgRead, &id, func(tx *store.Tx) (err error) { o, err = tx.GetOrganization(r.Context(), id); return err }); err != nil {
 		return err
 	}
 	w.Header().Set("ETag", etag(o.Version))
@@ -101,6 +110,12 @@ func (s *Server) moveOrganization(w http.ResponseWriter, r *http.Request) error 
 		}
 		parent, err := optionalOrgID("parent_id", req.ParentID)
 		if err != nil {
+			return result{}, err
+		}
+		if err := s.allow(r, tx, permOrgWrite, &id); err != nil {
+			return result{}, err
+		}
+		if err := s.allow(r, tx, permOrgWrite, parent); err != nil {
 			return result{}, err
 		}
 		o, err := tx.MoveOrganization(r.Context(), s.actor(r), id, parent, match)
@@ -130,7 +145,7 @@ func (s *Server) listChildrenOf(w http.ResponseWriter, r *http.Request, parent *
 		return err
 	}
 	var items []store.Organization
-	err = s.read(r, func(tx *store.Tx) (err error) {
+	err = s.read(r, permOrgRead, parent, func(tx *store.Tx) (err error) {
 		items, err = tx.ListChildren(r.Context(), parent, after, limit+1)
 		return err
 	})
@@ -150,7 +165,7 @@ func (s *Server) listSubtree(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var items []store.Organization
-	err = s.read(r, func(tx *store.Tx) (err error) {
+	err = s.read(r, permOrgRead, &id, func(tx *store.Tx) (err error) {
 		items, err = tx.ListSubtree(r.Context(), id, after, limit+1)
 		return err
 	})
@@ -170,7 +185,7 @@ func (s *Server) listAncestors(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var items []store.Organization
-	if err := s.read(r, func(tx *store.Tx) (err error) { items, err = tx.ListAncestors(r.Context(), id); return err }); err != nil {
+	if err := s.read(r, permOrgRead, &id, func(tx *store.Tx) (err error) { items, err = tx.ListAncestors(r.Context(), id); return err }); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, paginate(items, len(items)+1, func(store.Organization) string { return "" }))

@@ -47,6 +47,9 @@ func toProblem(err error) *problem.Error {
 	if errors.As(err, &pe) {
 		return pe
 	}
+	if pe := authProblem(err); pe != nil {
+		return pe
+	}
 	var fe *store.FieldError
 	if errors.As(err, &fe) {
 		return &problem.Error{Code: problem.ValidationFailed, Detail: fe.Reason, Field: fe.Field, Err: err}
@@ -101,6 +104,7 @@ var storeCodes = []struct {
 	{store.ErrVersionMismatch, problem.PreconditionFailed},
 	{store.ErrIdempotencyReuse, problem.IdempotencyKeyReused},
 	{store.ErrInvalidID, problem.ValidationInvalidID},
+	{store.ErrSessionNotFound, problem.SessionNotFound},
 	{store.ErrUnavailable, problem.ServiceUnavailable},
 }
 
@@ -116,14 +120,23 @@ func detailFor(code problem.Code, err error) string {
 	return ""
 }
 
-// writeJSON writes v with status and, for versioned resources, an ETag.
+// writeJSON writes v as an uncacheable JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Cache-Control", "no-store")
+	return writeBody(w, status, v)
+}
+
+// writeJSONCached writes v as JSON with the Cache-Control already set.
+func writeJSONCached(w http.ResponseWriter, v any) error { return writeBody(w, http.StatusOK, v) }
+
+func writeBody(w http.ResponseWriter, status int, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("api: encode response: %w", err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 	return nil

@@ -28,6 +28,9 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		if err := required("name", req.Name); err != nil {
 			return result{}, err
 		}
+		if err := s.allow(r, tx, permRoleWrite, nil); err != nil {
+			return result{}, err
+		}
 		role, err := tx.CreateRole(r.Context(), s.actor(r), req.Name, orEmpty(req.Permissions))
 		return result{status: http.StatusCreated, body: role, etag: etag(role.Version)}, err
 	})
@@ -46,7 +49,7 @@ func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var role store.Role
-	if err := s.read(r, func(tx *store.Tx) (err error) { role, err = tx.GetRole(r.Context(), id); return err }); err != nil {
+	if err := s.read(r, permRoleRead, nil, func(tx *store.Tx) (err error) { role, err = tx.GetRole(r.Context(), id); return err }); err != nil {
 		return err
 	}
 	w.Header().Set("ETag", etag(role.Version))
@@ -63,7 +66,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var items []store.Role
-	if err := s.read(r, func(tx *store.Tx) (err error) { items, err = tx.ListRoles(r.Context(), after, limit+1); return err }); err != nil {
+	if err := s.read(r, permRoleRead, nil, func(tx *store.Tx) (err error) { items, err = tx.ListRoles(r.Context(), after, limit+1); return err }); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, paginate(items, limit, func(x store.Role) string { return x.ID.String() }))
@@ -87,6 +90,9 @@ func (s *Server) setRolePermissions(w http.ResponseWriter, r *http.Request) erro
 		if err := decodeStrict(body, &req); err != nil {
 			return result{}, err
 		}
+		if err := s.allow(r, tx, permRoleWrite, nil); err != nil {
+			return result{}, err
+		}
 		role, err := tx.SetRolePermissions(r.Context(), s.actor(r), id, orEmpty(req.Permissions), match)
 		return result{status: http.StatusOK, body: role, etag: etag(role.Version)}, err
 	})
@@ -106,13 +112,16 @@ func (s *Server) deleteRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.mutate(w, r, slug, func(tx *store.Tx, _ []byte) (result, error) {
+		if err := s.allow(r, tx, permRoleWrite, nil); err != nil {
+			return result{}, err
+		}
 		return result{status: http.StatusNoContent}, tx.DeleteRole(r.Context(), s.actor(r), id, match)
 	})
 }
 
 func (s *Server) listPermissions(w http.ResponseWriter, r *http.Request) error {
 	var items []string
-	if err := s.read(r, func(tx *store.Tx) (err error) { items, err = tx.ListPermissions(r.Context()); return err }); err != nil {
+	if err := s.read(r, permRoleRead, nil, func(tx *store.Tx) (err error) { items, err = tx.ListPermissions(r.Context()); return err }); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, paginate(items, len(items)+1, func(string) string { return "" }))

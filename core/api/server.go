@@ -1,14 +1,14 @@
 package api
 
 import (
-	"crypto/subtle"
-	"log/slog"
+		"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/melmastoon/iam/core/auth"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/obs"
 	"github.com/melmastoon/iam/internal/problem"
@@ -23,8 +23,11 @@ type Config struct {
 	Logger         *slog.Logger
 	Metrics        *obs.Metrics
 	TracerProvider trace.TracerProvider
-	// BootstrapToken authenticates administrators until account tokens exist.
+	// BootstrapToken authenticates the first administrator; accounts then
+	// use access tokens and need iam.* permissions.
 	BootstrapToken string
+	// Auth signs accounts in and verifies their tokens.
+	Auth *auth.Service
 	// Ready reports extra readiness conditions (nil: only the database).
 	Now func() time.Time
 }
@@ -44,7 +47,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	s.routes()
-	s.unmatched = s.chain("unmatched", false, s.unmatchedRoute)
+	s.unmatched = s.chain("unmatched", public, s.unmatchedRoute)
 	return s
 }
 
@@ -80,22 +83,33 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 	return allow
 }
 
-// route registers pattern with the full middleware chain. admin routes need
-// the bootstrap token.
-func (s *Server) route(pattern string, admin bool, h handlerFunc) {
-	s.mux.Handle(pattern, s.chain(pattern, admin, h))
+// access says who may call a route.
+type access int
+
+const (
+	public    access = iota // anyone (health, sign-in, discovery)
+	bootstrap               // the bootstrap token only (routes outside a tenant)
+	tenant                  // the bootstrap token or an access token of the tenant; handlers call allow
+)
+
+// route registers pattern with the full middleware chain.
+func (s *Server) route(pattern string, a access, h handlerFunc) {
+	s.mux.Handle(pattern, s.chain(pattern, a, h))
 }
 
 // chain wraps h in the middleware every route shares: tracing, metrics,
-// panic recovery and (for admin routes) authentication.
-func (s *Server) chain(pattern string, admin bool, h handlerFunc) http.Handler {
+// panic recovery and authentication.
+func (s *Server) chain(pattern string, a access, h handlerFunc) http.Handler {
 	_, path, _ := strings.Cut(pattern, " ")
 	if path == "" {
 		path = pattern
 	}
 	var next http.Handler = s.adapt(h)
-	if admin {
-		next = s.requireAdmin(next)
+	switch a {
+	case bootstrap:
+		next = s.requireBootstrap(next)
+	case tenant:
+		next = s.requireCaller(next)
 	}
 	next = s.recoverPanics(next)
 	next = s.cfg.Metrics.InstrumentRoute(path, next)
@@ -103,60 +117,62 @@ func (s *Server) chain(pattern string, admin bool, h handlerFunc) http.Handler {
 }
 
 func (s *Server) routes() {
-	s.route("GET /healthz", false, s.healthz)
-	s.route("GET /readyz", false, s.readyz)
+	s.route("GET /healthz", public, s.healthz)
+	s.route("GET /readyz", public, s.readyz)
 	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
 
-	s.route("POST /api/v1/tenants", true, s.createTenant)
-	s.route("GET /api/v1/tenants", true, s.listTenants)
-	s.route("GET /api/v1/tenants/{tenant}", true, s.getTenant)
-	s.route("PATCH /api/v1/tenants/{tenant}", true, s.updateTenant)
-	s.route("DELETE /api/v1/tenants/{tenant}", true, s.deleteTenant)
+	s.route("POST /api/v1/tenants", bootstrap, s.createTenant)
+	s.route("GET /api/v1/tenants", bootstrap, s.listTenants)
+	s.route("GET /api/v1/tenants/{tenant}", bootstrap, s.getTenant)
+	s.route("PATCH /api/v1/tenants/{tenant}", bootstrap, s.updateTenant)
+	s.route("DELETE /api/v1/tenants/{tenant}", bootstrap, s.deleteTenant)
 
-	s.route("POST /api/v1/tenants/{tenant}/organizations", true, s.createOrganization)
-	s.route("GET /api/v1/tenants/{tenant}/organizations", true, s.listRootOrganizations)
-	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}", true, s.getOrganization)
-	s.route("POST /api/v1/tenants/{tenant}/organizations/{id}/move", true, s.moveOrganization)
-	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/children", true, s.listChildren)
-	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/subtree", true, s.listSubtree)
-	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/ancestors", true, s.listAncestors)
+	s.route("POST /api/v1/tenants/{tenant}/organizations", tenant, s.createOrganization)
+	s.route("GET /api/v1/tenants/{tenant}/organizations", tenant, s.listRootOrganizations)
+	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}", tenant, s.getOrganization)
+	s.route("POST /api/v1/tenants/{tenant}/organizations/{id}/move", tenant, s.moveOrganization)
+	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/children", tenant, s.listChildren)
+	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/subtree", tenant, s.listSubtree)
+	s.route("GET /api/v1/tenants/{tenant}/organizations/{id}/ancestors", tenant, s.listAncestors)
 
-	s.route("POST /api/v1/tenants/{tenant}/accounts", true, s.createAccount)
-	s.route("GET /api/v1/tenants/{tenant}/accounts", true, s.listAccounts)
-	s.route("GET /api/v1/tenants/{tenant}/accounts/{id}", true, s.getAccount)
-	s.route("PATCH /api/v1/tenants/{tenant}/accounts/{id}", true, s.updateAccount)
+	s.route("POST /api/v1/tenants/{tenant}/accounts", tenant, s.createAccount)
+	s.route("GET /api/v1/tenants/{tenant}/accounts", tenant, s.listAccounts)
+	s.route("GET /api/v1/tenants/{tenant}/accounts/{id}", tenant, s.getAccount)
+	s.route("PATCH /api/v1/tenants/{tenant}/accounts/{id}", tenant, s.updateAccount)
+	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/password", tenant, s.resetPassword)
+	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/unlock", tenant, s.unlockAccount)
+	s.route("GET /api/v1/tenants/{tenant}/accounts/{id}/sessions", tenant, s.listSessions)
+	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/sessions/revoke", tenant, s.revokeAllSessions)
+	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/sessions/{sid}/revoke", tenant, s.revokeSession)
 
-	s.route("POST /api/v1/tenants/{tenant}/roles", true, s.createRole)
-	s.route("GET /api/v1/tenants/{tenant}/roles", true, s.listRoles)
-	s.route("GET /api/v1/tenants/{tenant}/roles/{id}", true, s.getRole)
-	s.route("PUT /api/v1/tenants/{tenant}/roles/{id}/permissions", true, s.setRolePermissions)
-	s.route("DELETE /api/v1/tenants/{tenant}/roles/{id}", true, s.deleteRole)
-	s.route("GET /api/v1/tenants/{tenant}/permissions", true, s.listPermissions)
+	s.route("POST /api/v1/tenants/{tenant}/roles", tenant, s.createRole)
+	s.route("GET /api/v1/tenants/{tenant}/roles", tenant, s.listRoles)
+	s.route("GET /api/v1/tenants/{tenant}/roles/{id}", tenant, s.getRole)
+	s.route("PUT /api/v1/tenants/{tenant}/roles/{id}/permissions", tenant, s.setRolePermissions)
+	s.route("DELETE /api/v1/tenants/{tenant}/roles/{id}", tenant, s.deleteRole)
+	s.route("GET /api/v1/tenants/{tenant}/permissions", tenant, s.listPermissions)
 
-	s.route("POST /api/v1/tenants/{tenant}/role-bindings", true, s.createBinding)
-	s.route("GET /api/v1/tenants/{tenant}/role-bindings", true, s.listBindings)
-	s.route("GET /api/v1/tenants/{tenant}/role-bindings/{id}", true, s.getBinding)
-	s.route("DELETE /api/v1/tenants/{tenant}/role-bindings/{id}", true, s.deleteBinding)
+	s.route("POST /api/v1/tenants/{tenant}/role-bindings", tenant, s.createBinding)
+	s.route("GET /api/v1/tenants/{tenant}/role-bindings", tenant, s.listBindings)
+	s.route("GET /api/v1/tenants/{tenant}/role-bindings/{id}", tenant, s.getBinding)
+	s.route("DELETE /api/v1/tenants/{tenant}/role-bindings/{id}", tenant, s.deleteBinding)
+
+	s.route("GET /api/v1/tenants/{tenant}/keys", tenant, s.listKeys)
+	s.route("POST /api/v1/tenants/{tenant}/keys/rotate", tenant, s.rotateKeys)
+
+	s.route("POST /api/v1/tenants/{tenant}/auth/login", public, s.login)
+	s.route("POST /api/v1/tenants/{tenant}/auth/mfa", public, s.completeMFA)
+	s.route("POST /api/v1/tenants/{tenant}/auth/logout", tenant, s.logout)
+	s.route("POST /api/v1/tenants/{tenant}/auth/password", tenant, s.changePassword)
+	s.route("POST /api/v1/tenants/{tenant}/auth/mfa/totp", tenant, s.enrollTOTP)
+	s.route("POST /api/v1/tenants/{tenant}/auth/mfa/totp/confirm", tenant, s.confirmTOTP)
+
+	s.route("GET /t/{tenant}/.well-known/openid-configuration", public, s.discovery)
+	s.route("GET /t/{tenant}/jwks.json", public, s.jwks)
+	s.route("POST /t/{tenant}/oauth2/token", public, s.token)
 }
 
-// requireAdmin admits requests bearing the bootstrap token.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.cfg.BootstrapToken)
-	return s.adaptMiddleware(func(w http.ResponseWriter, r *http.Request) error {
-		got := []byte(r.Header.Get("Authorization"))
-		if s.cfg.BootstrapToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="iam"`)
-			return problem.New(problem.AuthUnauthenticated, "a valid bearer token is required")
-		}
-		next.ServeHTTP(w, r)
-		return nil
-	})
-}
-
-// actor describes the caller for the audit trail.
-func (s *Server) actor(r *http.Request) store.Actor {
-	return store.Actor{ID: "bootstrap", SourceIP: clientIP(r), TraceParent: obs.TraceParent(r.Context())}
-}
+func traceParent(r *http.Request) string { return obs.TraceParent(r.Context()) }
 
 func clientIP(r *http.Request) string {
 	host := r.RemoteAddr

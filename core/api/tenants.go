@@ -38,7 +38,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 			return result{}, &problem.Error{Code: problem.ValidationInvalidSlug, Field: "slug",
 				Detail: "slug must be 3-63 lowercase letters, digits or hyphens, starting with a letter"}
 		}
-		t, err := tx.CreateTenant(r.Context(), s.actor(r), req.Slug, req.Name)
+		t, err := s.cfg.Auth.CreateTenant(r.Context(), tx, s.actor(r), req.Slug, req.Name)
 		return result{status: http.StatusCreated, body: t, etag: etag(t.Version)}, err
 	})
 }

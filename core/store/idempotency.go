@@ -92,3 +92,10 @@ func (t *Tx) PurgeExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
+
+// ReleaseIdempotencyKey forgets a claimed key whose request failed, so a
+// retry with the same key runs again.
+func (t *Tx) ReleaseIdempotencyKey(ctx context.Context, key string) error {
+	_, err := t.exec(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status_code = 0`, t.tenant.UUID, key)
+	return err
+}

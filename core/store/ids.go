@@ -46,3 +46,9 @@ func parse(s string) (uuid.UUID, error) {
 	}
 	return u, nil
 }
+
+// SessionID identifies a session (a refresh-token family).
+type SessionID struct{ uuid.UUID }
+
+// ParseSessionID parses s, returning ErrInvalidID when it is not a UUID.
+func ParseSessionID(s string) (SessionID, error) { u, err := parse(s); return SessionID{u}, err }

@@ -29,9 +29,9 @@ func (s *Store) InTenantSlug(ctx context.Context, slug string, fn func(*Tx) erro
 	})
 }
 
-// as runs fn with the transaction's RLS scope switched to tenant, then
+// AsTenant runs fn with the transaction's RLS scope switched to tenant, then
 // switches back.
-func (t *Tx) as(ctx context.Context, tenant TenantID, fn func() error) error {
+func (t *Tx) AsTenant(ctx context.Context, tenant TenantID, fn func() error) error {
 	prev := t.tenant
 	set := func(id TenantID) error {
 		_, err := t.exec(ctx, "SELECT set_config('iam.tenant_id', $1, true)", id.String())

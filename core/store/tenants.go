@@ -52,7 +52,7 @@ func (t *Tx) CreateTenant(ctx context.Context, actor Actor, slug, name string) (
 	if err != nil {
 		return Tenant{}, err
 	}
-	err = t.as(ctx, id, func() error {
+	err = t.AsTenant(ctx, id, func() error {
 		return t.record(ctx, actor,
 			AuditEvent{Action: "tenant.create", TargetType: "tenant", TargetID: id.String(), Details: map[string]any{"slug": slug}},
 			Event{Type: "melmastoon.iam.tenant.created.v1", Subject: id.String(), Data: tn})
@@ -96,7 +96,7 @@ func (t *Tx) UpdateTenant(ctx context.Context, actor Actor, slug, name string, i
 	if err != nil {
 		return Tenant{}, err
 	}
-	err = t.as(ctx, tn.ID, func() error {
+	err = t.AsTenant(ctx, tn.ID, func() error {
 		return t.record(ctx, actor,
 			AuditEvent{Action: "tenant.update", TargetType: "tenant", TargetID: tn.ID.String()},
 			Event{Type: "melmastoon.iam.tenant.updated.v1", Subject: tn.ID.String(), Data: tn})
@@ -122,7 +122,7 @@ func (t *Tx) DeleteTenant(ctx context.Context, actor Actor, slug string, ifMatch
 	if tag.RowsAffected() == 0 {
 		return ErrVersionMismatch
 	}
-	return t.as(ctx, cur.ID, func() error {
+	return t.AsTenant(ctx, cur.ID, func() error {
 		return t.record(ctx, actor,
 			AuditEvent{Action: "tenant.delete", TargetType: "tenant", TargetID: cur.ID.String(), Details: map[string]any{"slug": slug}},
 			Event{Type: "melmastoon.iam.tenant.deleted.v1", Subject: cur.ID.String(), Data: map[string]any{"id": cur.ID}})

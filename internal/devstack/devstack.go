@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/internal/pgcluster"
 )
 
@@ -24,6 +27,7 @@ type Config struct {
 	DatabaseURL    string // use an existing PostgreSQL instead of a cluster
 	HTTPAddr       string // core listener, default 127.0.0.1:8080
 	BootstrapToken string // default: persisted random token in DataDir
+	KEK            string // key-encryption key (base64/hex); default: persisted in DataDir
 	Logger         *slog.Logger
 	Out            io.Writer // where the banner goes
 }
@@ -64,16 +68,24 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	token, err := s.bootstrapToken()
+	token, err := s.persisted("bootstrap-token", cfg.BootstrapToken, core.NewBootstrapToken)
 	if err != nil {
 		return nil, err
 	}
-	s.core, err = core.New(ctx, core.Config{DatabaseURL: url, HTTPAddr: cfg.HTTPAddr,
+	kekText, err := s.persisted("kek", cfg.KEK, newKEK)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := keys.ParseLocalKEK(kekText)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: key-encryption key: %w", err)
+	}
+	s.core, err = core.New(ctx, core.Config{DatabaseURL: url, HTTPAddr: cfg.HTTPAddr, KEK: kek,
 		BootstrapToken: token, MigrateOnStart: true, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
-	if err := Seed(ctx, s.core.Store()); err != nil {
+	if err := Seed(ctx, s.core); err != nil {
 		return nil, err
 	}
 	s.banner()
@@ -109,13 +121,13 @@ func createDatabase(ctx context.Context, adminURL, name string) error {
 	return err
 }
 
-// bootstrapToken returns the configured token, or one persisted in DataDir so
-// it stays the same across runs.
-func (s *Stack) bootstrapToken() (string, error) {
-	if s.cfg.BootstrapToken != "" {
-		return s.cfg.BootstrapToken, nil
+// persisted returns configured, or a value kept in DataDir/name (made by
+// gen on the first run) so it stays the same across runs.
+func (s *Stack) persisted(name, configured string, gen func() string) (string, error) {
+	if configured != "" {
+		return configured, nil
 	}
-	path := filepath.Join(s.cfg.DataDir, "bootstrap-token")
+	path := filepath.Join(s.cfg.DataDir, name)
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
 		return strings.TrimSpace(string(b)), nil
@@ -123,11 +135,17 @@ func (s *Stack) bootstrapToken() (string, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("devstack: %w", err)
 	}
-	token := core.NewBootstrapToken()
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	v := gen()
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("devstack: %w", err)
 	}
-	return token, nil
+	return v, nil
+}
+
+func newKEK() string {
+	b := make([]byte, keys.KEKSize)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func (s *Stack) banner() {
@@ -138,13 +156,15 @@ IAM development stack is ready.
   core API        %[1]s/api/v1
   health / ready  %[1]s/healthz  %[1]s/readyz
   metrics         %[1]s/metrics
-  demo tenant     %[1]s/api/v1/tenants/demo
+  demo tenant     %[1]s/api/v1/tenants/demo   (OIDC issuer %[1]s/t/demo)
   bootstrap token %[2]s
+  demo sign-in    alice / %[3]s   bob / %[4]s
 
   try: curl -H "Authorization: Bearer %[2]s" %[1]s/api/v1/tenants/demo/organizations
+       curl -H "Content-Type: application/json" -d '{"username":"alice","password":"%[3]s"}' %[1]s/api/v1/tenants/demo/auth/login
 
 Press Ctrl-C to stop (PostgreSQL is stopped with it).
-`, base, s.core.BootstrapToken())
+`, base, s.core.BootstrapToken(), DemoPasswords["alice"], DemoPasswords["bob"])
 }
 
 // Core returns the running core.

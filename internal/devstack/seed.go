@@ -5,17 +5,30 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/melmastoon/iam/core"
 	"github.com/melmastoon/iam/core/store"
 )
 
 // DemoTenant is the slug of the seeded tenant.
 const DemoTenant = "demo"
 
+// DemoPasswords are the sign-in passwords of the demo accounts (development only).
+var DemoPasswords = map[string]string{"alice": "alice-demo-pass-2026", "bob": "bob-demo-pass-2026"}
+
 // Seed creates the demo tenant once: a county with two municipalities of two
 // districts each, roles editor and reviewer, and two accounts bound to them.
 // It does nothing when the tenant already exists.
-func Seed(ctx context.Context, s *store.Store) error {
+func Seed(ctx context.Context, c *core.Core) error {
+	s := c.Store()
 	actor := store.Actor{ID: "seed"}
+	hashes := map[string]string{}
+	for user, pw := range DemoPasswords {
+		h, err := c.Auth().HashNewPassword(ctx, pw)
+		if err != nil {
+			return err
+		}
+		hashes[user] = h
+	}
 	err := s.Global(ctx, func(tx *store.Tx) error {
 		_, err := tx.GetTenant(ctx, DemoTenant)
 		if err == nil {
@@ -24,7 +37,7 @@ func Seed(ctx context.Context, s *store.Store) error {
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		_, err = tx.CreateTenant(ctx, actor, DemoTenant, "Demo County")
+		_, err = c.Auth().CreateTenant(ctx, tx, actor, DemoTenant, "Demo County")
 		return err
 	})
 	if errors.Is(err, errSeeded) {
@@ -33,12 +46,12 @@ func Seed(ctx context.Context, s *store.Store) error {
 	if err != nil {
 		return fmt.Errorf("devstack: seed tenant: %w", err)
 	}
-	return s.InTenantSlug(ctx, DemoTenant, func(tx *store.Tx) error { return seedTenant(ctx, tx, actor) })
+	return s.InTenantSlug(ctx, DemoTenant, func(tx *store.Tx) error { return seedTenant(ctx, tx, actor, hashes) })
 }
 
 var errSeeded = errors.New("devstack: already seeded")
 
-func seedTenant(ctx context.Context, tx *store.Tx, actor store.Actor) error {
+func seedTenant(ctx context.Context, tx *store.Tx, actor store.Actor, hashes map[string]string) error {
 	county, err := tx.CreateOrganization(ctx, actor, "Demo County", nil)
 	if err != nil {
 		return err
@@ -74,6 +87,11 @@ func seedTenant(ctx context.Context, tx *store.Tx, actor store.Actor) error {
 	bob, err := tx.CreateAccount(ctx, actor, "bob", "bob@demo.example", "Bob Reviewer")
 	if err != nil {
 		return err
+	}
+	for _, a := range []store.Account{alice, bob} {
+		if err := tx.SetPasswordHash(ctx, actor, a.ID, hashes[a.Username], ""); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.CreateBinding(ctx, actor, alice.ID, editor.ID, firstDistrict); err != nil {
 		return err

@@ -42,6 +42,20 @@ const (
 	BindingOrganization   Code = "MELMASTOON.IAM.BINDING.ORGANIZATION_NOT_IN_TENANT"
 	ServiceUnavailable    Code = "MELMASTOON.IAM.SERVICE.UNAVAILABLE"
 	ServiceInternal       Code = "MELMASTOON.IAM.SERVICE.INTERNAL"
+	IdempotencyInProgress Code = "MELMASTOON.IAM.IDEMPOTENCY.IN_PROGRESS"
+	AuthInvalidCreds      Code = "MELMASTOON.IAM.AUTH.INVALID_CREDENTIALS"
+	AuthThrottled         Code = "MELMASTOON.IAM.AUTH.THROTTLED"
+	AuthHashingOverloaded Code = "MELMASTOON.IAM.AUTH.HASHING_OVERLOADED"
+	AuthMFAInvalid        Code = "MELMASTOON.IAM.AUTH.MFA_INVALID"
+	AuthMFATicketInvalid  Code = "MELMASTOON.IAM.AUTH.MFA_TICKET_INVALID"
+	AuthMFANotEnrolled    Code = "MELMASTOON.IAM.AUTH.MFA_NOT_ENROLLED"
+	AuthMFAEnrolled       Code = "MELMASTOON.IAM.AUTH.MFA_ALREADY_ENROLLED"
+	AuthPasswordPolicy    Code = "MELMASTOON.IAM.AUTH.PASSWORD_POLICY"
+	AuthWrongPassword     Code = "MELMASTOON.IAM.AUTH.WRONG_PASSWORD"
+	OAuthInvalidGrant     Code = "MELMASTOON.IAM.OAUTH.INVALID_GRANT"
+	OAuthInvalidRequest   Code = "MELMASTOON.IAM.OAUTH.INVALID_REQUEST"
+	OAuthUnsupportedGrant Code = "MELMASTOON.IAM.OAUTH.UNSUPPORTED_GRANT_TYPE"
+	SessionNotFound       Code = "MELMASTOON.IAM.SESSION.NOT_FOUND"
 )
 
 // Spec is the HTTP status and title of a code.
@@ -86,6 +100,20 @@ var registry = map[Code]Spec{
 	BindingOrganization:   {http.StatusUnprocessableEntity, "Organization does not exist in this tenant"},
 	ServiceUnavailable:    {http.StatusServiceUnavailable, "Service temporarily unavailable"},
 	ServiceInternal:       {http.StatusInternalServerError, "Internal error"},
+	IdempotencyInProgress: {http.StatusConflict, "A request with this idempotency key is in progress"},
+	AuthInvalidCreds:      {http.StatusUnauthorized, "Invalid username or password"},
+	AuthThrottled:         {http.StatusTooManyRequests, "Too many failed sign-ins"},
+	AuthHashingOverloaded: {http.StatusServiceUnavailable, "Sign-in is saturated"},
+	AuthMFAInvalid:        {http.StatusUnauthorized, "Second factor invalid"},
+	AuthMFATicketInvalid:  {http.StatusUnauthorized, "MFA ticket invalid or expired"},
+	AuthMFANotEnrolled:    {http.StatusConflict, "No second factor enrolled"},
+	AuthMFAEnrolled:       {http.StatusConflict, "Second factor already enrolled"},
+	AuthPasswordPolicy:    {http.StatusBadRequest, "Password does not meet the policy"},
+	AuthWrongPassword:     {http.StatusForbidden, "Current password is wrong"},
+	OAuthInvalidGrant:     {http.StatusBadRequest, "Invalid grant"},
+	OAuthInvalidRequest:   {http.StatusBadRequest, "Invalid token request"},
+	OAuthUnsupportedGrant: {http.StatusBadRequest, "Unsupported grant type"},
+	SessionNotFound:       {http.StatusNotFound, "Session not found"},
 }
 
 // Lookup returns the spec of a registered code.

@@ -20,6 +20,11 @@ type Problem struct {
 	TraceID  string `json:"traceId,omitempty"`
 	// Field names the request field a validation failure concerns.
 	Field string `json:"field,omitempty"`
+	// Error is the RFC 6749 §5.2 error of the token endpoint, so stock
+	// OAuth2 clients read these problems too.
+	Error string `json:"error,omitempty"`
+	// ErrorDescription accompanies Error (RFC 6749 §5.2).
+	ErrorDescription string `json:"error_description,omitempty"`
 }
 
 // Error is an error that carries a problem code; handlers return it and the
@@ -29,6 +34,8 @@ type Error struct {
 	Detail     string
 	Field      string
 	RetryAfter int // seconds; 0 = no Retry-After header
+	// OAuthError, when set, is written as the RFC 6749 "error" member.
+	OAuthError string
 	Err        error
 }
 
@@ -56,6 +63,9 @@ func Write(w http.ResponseWriter, r *http.Request, e *Error, traceID string) {
 	p := Problem{
 		Type: TypeBase + string(e.Code), Title: spec.Title, Status: spec.Status,
 		Detail: e.Detail, Instance: r.URL.Path, Code: e.Code, TraceID: traceID, Field: e.Field,
+	}
+	if e.OAuthError != "" {
+		p.Error, p.ErrorDescription = e.OAuthError, e.Detail
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")

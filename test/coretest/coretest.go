@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/keys"
+	"github.com/melmastoon/iam/core/password"
 	"github.com/melmastoon/iam/test/apitest"
 	"github.com/melmastoon/iam/test/pgtest"
 )
@@ -46,8 +49,14 @@ func Start(t testing.TB, opts ...Option) *Instance {
 // StartOn runs core against an existing database URL.
 func StartOn(t testing.TB, databaseURL string, opts ...Option) *Instance {
 	t.Helper()
+	kek, err := keys.NewLocalKEK(bytes.Repeat([]byte{7}, keys.KEKSize))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := core.Config{DatabaseURL: databaseURL, HTTPAddr: "127.0.0.1:0", BootstrapToken: Token,
-		MigrateOnStart: true, Logger: slog.New(slog.DiscardHandler)}
+		MigrateOnStart: true, KEK: kek, Logger: slog.New(slog.DiscardHandler),
+		// Cheap Argon2id keeps the suite fast; production defaults are measured in bench.
+		Auth: auth.Config{PasswordParams: password.Params{MemoryKiB: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -101,11 +110,11 @@ func (r *Response) Code() string {
 
 // Request describes one call.
 type Request struct {
-	Method  string
-	Path    string
-	Body    any               // marshalled as JSON unless []byte or string
-	Header  map[string]string // extra headers
-	NoAuth  bool
+	Method string
+	Path   string
+	Body   any               // marshalled as JSON unless []byte or string
+	Header map[string]string // extra headers
+	NoAuth bool
 	// Invalid marks a deliberately bad request: the contract check of the
 	// request is skipped (the response is still checked).
 	Invalid bool

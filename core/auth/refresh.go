@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/melmastoon/iam/core/keys"
+	"github.com/melmastoon/iam/core/store"
+)
+
+// Refresh exchanges a refresh token for a new pair (RFC 6749 §6). The old
+// token is spent. Within RefreshGrace of its rotation the same old token
+// returns the same new pair (two tabs, a lost response); after that, using
+// it again is reuse: the whole session is revoked (session.reuse_detected,
+// with a session.revoked delta) and the grant fails.
+func (s *Service) Refresh(ctx context.Context, slug, refreshToken string, meta Meta) (Tokens, error) {
+	start := s.cfg.Now()
+	result := "invalid"
+	defer func() {
+		s.metrics.refreshes.WithLabelValues(result).Inc()
+		s.metrics.refreshDuration.Observe(time.Since(start).Seconds())
+	}()
+	if keys.CheckRefreshTokenFormat(refreshToken) != nil {
+		return Tokens{}, ErrInvalidGrant
+	}
+	hash := keys.HashRefreshToken(refreshToken)
+	var tok Tokens
+	var outcome error
+	err := s.store.InTenantSlug(ctx, slug, func(tx *store.Tx) error {
+		rt, err := tx.RefreshTokenByHash(ctx, hash)
+		if errors.Is(err, store.ErrRefreshTokenUnknown) || errors.Is(err, store.ErrNotFound) {
+			outcome = ErrInvalidGrant
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tok, result, outcome, err = s.refreshIn(ctx, tx, slug, rt, hash, meta)
+		return err
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	if outcome != nil {
+		return Tokens{}, outcome
+	}
+	return tok, nil
+}
+
+// refreshIn decides one refresh inside its transaction. It returns the
+// grant's outcome separately from err so that a refusal (reuse detected)
+// still commits its revocation.
+func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, rt store.RefreshToken, hash []byte, meta Meta) (Tokens, string, error, error) {
+	now := s.cfg.Now()
+	sess := rt.Session
+	sid, _ := store.ParseSessionID(sess.ID)
+	if sess.RevokedAt != nil || now.After(sess.ExpiresAt) || now.After(rt.ExpiresAt) {
+		return Tokens{}, "invalid", ErrInvalidGrant, nil
+	}
+	if rt.RotatedAt != nil {
+		if now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace && rt.SuccessorSealed != nil {
+			tok, err := s.openPair(ctx, tx.Tenant(), hash, rt.SuccessorSealed)
+			return tok, "grace_replay", nil, err
+		}
+		_, err := tx.RevokeSessions(ctx, meta.actor("system"), sess.AccountID, &sid, "session.reuse_detected", "refresh_token_reuse")
+		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked", "tenant", slug, "session_id", sess.ID)
+		return Tokens{}, "reuse_detected", ErrInvalidGrant, err
+	}
+	creds, err := tx.CredentialsByID(ctx, sess.AccountID)
+	if err != nil {
+		return Tokens{}, "invalid", nil, err
+	}
+	if refusal(creds, true, true, now) != "" {
+		return Tokens{}, "invalid", ErrInvalidGrant, nil
+	}
+	tok, err := s.issue(ctx, tx, slug, sess.AccountID, sess.ID, sess.AMR)
+	if err != nil {
+		return Tokens{}, "invalid", nil, err
+	}
+	sealed, err := s.sealPair(ctx, tx.Tenant(), hash, tok)
+	if err != nil {
+		return Tokens{}, "invalid", nil, err
+	}
+	if err := tx.RotateRefreshToken(ctx, sid, hash, keys.HashRefreshToken(tok.RefreshToken), sealed, sess.ExpiresAt); err != nil {
+		return Tokens{}, "invalid", nil, err
+	}
+	err = tx.Audit(ctx, meta.actor(sess.AccountID.String()), store.AuditEvent{Action: "session.refresh", TargetType: "session", TargetID: sess.ID})
+	return tok, "rotated", nil, err
+}
