@@ -110,4 +110,3 @@ func oauthError(code problem.Code, oauth, detail string) error {
 
 // errInvalidGrant is the problem of a refused refresh token.
 var errInvalidGrant = oauthError(problem.OAuthInvalidGrant, "invalid_grant", "the refresh token is invalid, expired or revoked")
-

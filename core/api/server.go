@@ -1,7 +1,7 @@
 package api
 
 import (
-		"log/slog"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
