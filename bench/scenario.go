@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Scenario is one named, selectable benchmark. Run fills in res (parameters,
+// facts, measurements, notes); the harness sets the name, the command and
+// the elapsed time, and records a returned error in the report.
+type Scenario struct {
+	Name        string
+	Description string
+	// Foundation marks the scenarios of the default set.
+	Foundation bool
+	Run        func(ctx context.Context, env *Env, res *Result) error
+}
+
+// scenarios is the registry, in the order they run. Later issues append
+// login, verify/check and delta-latency scenarios here.
+var scenarios = []Scenario{
+	{Name: "subtree", Foundation: true, Run: runSubtree,
+		Description: "organization subtree listing (store and HTTP), 6 levels, paged by 1,000"},
+	{Name: "mutations", Foundation: true, Run: runMutations,
+		Description: "HTTP create throughput (accounts, organizations; audit + outbox in the same tx)"},
+	{Name: "coldstart", Foundation: true, Run: runColdStart,
+		Description: "`iam dev` exec → first 200 from /readyz, fresh (initdb) and warm; clean stop"},
+}
+
+// selectScenarios resolves a comma-separated list ("" means the foundation set).
+func selectScenarios(list string) ([]Scenario, error) {
+	if strings.TrimSpace(list) == "" {
+		var out []Scenario
+		for _, s := range scenarios {
+			if s.Foundation {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	var out []Scenario
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(scenarios, func(s Scenario) bool { return s.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("bench: unknown scenario %q (have: %s)", name, scenarioNames())
+		}
+		out = append(out, scenarios[i])
+	}
+	return out, nil
+}
+
+func scenarioNames() string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Env is what scenarios share: options, the logger, and one PostgreSQL
+// cluster started on first use (each scenario makes its own database in it).
+type Env struct {
+	Opts Options
+	Log  *slog.Logger
+
+	pgOnce sync.Once
+	pg     *PGFixture
+	pgErr  error
+}
+
+// Postgres returns the shared cluster, starting it on first call.
+func (e *Env) Postgres(ctx context.Context) (*PGFixture, error) {
+	e.pgOnce.Do(func() { e.pg, e.pgErr = StartPostgres(ctx, e.Log) })
+	return e.pg, e.pgErr
+}
+
+// Close stops the shared cluster if one was started.
+func (e *Env) Close() {
+	if e.pg != nil {
+		e.pg.Close()
+	}
+}
+
+// runScenario runs s and returns its result, never nil.
+func runScenario(ctx context.Context, env *Env, s Scenario) *Result {
+	res := &Result{Scenario: s.Name, Description: s.Description, Command: env.Opts.reproduce(s.Name)}
+	env.Log.InfoContext(ctx, "scenario started", "scenario", s.Name)
+	start := time.Now()
+	if err := s.Run(ctx, env, res); err != nil {
+		res.Error = err.Error()
+		env.Log.ErrorContext(ctx, "scenario failed", "scenario", s.Name, "error", err)
+	}
+	res.Elapsed = time.Since(start)
+	env.Log.InfoContext(ctx, "scenario done", "scenario", s.Name, "took", res.Elapsed.Round(time.Millisecond))
+	return res
+}
