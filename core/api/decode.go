@@ -12,7 +12,7 @@ import (
 	"github.com/melmastoon/iam/internal/problem"
 )
 
-// readBody reads at most MaxBodyBytes of the request body.
+// readBody reads at most MaxBodyBytes of a JSON request body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -20,6 +20,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			return nil, problem.New(problem.RequestMediaType, "Content-Type must be application/json")
 		}
 	}
+	return readRawBody(w, r)
+}
+
+// readRawBody reads at most MaxBodyBytes of the body, whatever its type.
+func readRawBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

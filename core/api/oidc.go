@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"io"
 	"mime"
 	"net/http"
 
@@ -79,10 +81,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		return oauthError(problem.OAuthInvalidRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
 	}
-	body, err := peekBody(w, r)
+	body, err := readRawBody(w, r)
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := r.ParseForm(); err != nil {
 		return oauthError(problem.OAuthInvalidRequest, "invalid_request", "the form could not be parsed")
 	}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 
 	"github.com/melmastoon/iam/core/password"
 	"github.com/melmastoon/iam/core/store"
@@ -70,12 +69,10 @@ func (s *Service) ChangePassword(ctx context.Context, slug string, p Principal, 
 	})
 }
 
-// Logout revokes the caller's session.
+// Logout revokes the caller's session. It is idempotent: a session revoked
+// meanwhile (a concurrent logout) is not an error.
 func (s *Service) Logout(ctx context.Context, tx *store.Tx, p Principal, meta Meta) error {
-	n, err := tx.RevokeSessions(ctx, meta.actor(p.Account.String()), p.Account, &p.Session, "auth.logout", "logout")
-	if err == nil && n == 0 {
-		err = errors.Join(ErrTokenInvalid, store.ErrSessionNotFound)
-	}
+	_, err := tx.RevokeSessions(ctx, meta.actor(p.Account.String()), p.Account, &p.Session, "auth.logout", "logout")
 	return err
 }
 

@@ -80,8 +80,11 @@ func (i *Issuer) Issue(req AccessTokenRequest) (string, AccessClaims, error) {
 	if req.Subject == "" || req.TenantID == "" || len(req.Audience) == 0 {
 		return "", AccessClaims{}, fmt.Errorf("%w: subject, tenant and audience are required", ErrInvalidRequest)
 	}
-	now := i.cfg.Now().Truncate(time.Second)
-	key, err := i.cfg.Keys.Signer(now)
+	// The key is chosen at the exact time; the claims use whole seconds
+	// (truncating first would miss a key that became active this second).
+	at := i.cfg.Now()
+	key, err := i.cfg.Keys.Signer(at)
+	now := at.Truncate(time.Second)
 	if err != nil {
 		return "", AccessClaims{}, err
 	}

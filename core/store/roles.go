@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,11 +19,14 @@ const MaxPermissionsPerRole = 256
 
 var (
 	roleNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)
-	permissionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_*]*)+$`)
+	permissionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?$`)
 )
 
-// ValidPermission reports whether p is a permission name such as news.publish.
-func ValidPermission(p string) bool { return len(p) <= 200 && permissionPattern.MatchString(p) }
+// ValidPermission reports whether p is a permission name such as
+// news.publish, or a wildcard such as iam.* (at least two segments).
+func ValidPermission(p string) bool {
+	return len(p) <= 200 && strings.Contains(p, ".") && permissionPattern.MatchString(p)
+}
 
 // Role is a named set of permissions.
 type Role struct {

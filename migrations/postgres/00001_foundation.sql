@@ -71,7 +71,8 @@ CREATE UNIQUE INDEX accounts_username ON accounts (tenant_id, lower(username));
 
 CREATE TABLE permissions (
   tenant_id   uuid NOT NULL REFERENCES tenants (id),
-  name        text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_*]*)+$'),
+  -- Dotted lowercase segments (news.publish); a final ".*" makes a wildcard (iam.*).
+  name        text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?$' AND name LIKE '%.%'),
   description text NOT NULL DEFAULT '',
   created_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, name)

@@ -66,7 +66,8 @@ type contractCase struct {
 	method string
 	path   string
 	body   string
-	skip   bool // mark the request with SkipRequestValidation
+	ctype  string // request Content-Type when body is set; "" means application/json
+	skip   bool   // mark the request with SkipRequestValidation
 	reply  reply
 	want   string // substring of the reported error; "" means none
 }
@@ -117,6 +118,70 @@ var contractCases = []contractCase{
 	{name: "method missing from the contract", method: "PUT", path: "/api/v1/tenants", body: `{}`, reply: notFound,
 		want: "not in the contract"},
 	{name: "skipped unknown route", method: "GET", path: "/api/v1/nope", skip: true, reply: notFound},
+
+	// Sign-in, sessions, keys and OIDC shapes.
+	{name: "login tokens", method: "POST", path: "/api/v1/tenants/acme-corp/auth/login", body: `{"username":"jdoe","password":"pw"}`,
+		reply: reply{200, "application/json", noStore, tokensJSON}},
+	{name: "login mfa challenge", method: "POST", path: "/api/v1/tenants/acme-corp/auth/login", body: `{"username":"jdoe","password":"pw"}`,
+		reply: reply{200, "application/json", noStore, `{"mfa_required":true,"mfa_ticket":"t1","expires_in":300}`}},
+	{name: "login neither tokens nor challenge", method: "POST", path: "/api/v1/tenants/acme-corp/auth/login", body: `{"username":"jdoe","password":"pw"}`,
+		reply: reply{200, "application/json", noStore, `{"mfa_required":false,"mfa_ticket":"t1","expires_in":300}`},
+		want:  "response body doesn't match schema"},
+	{name: "login throttled", method: "POST", path: "/api/v1/tenants/acme-corp/auth/login", body: `{"username":"jdoe","password":"pw"}`,
+		reply: reply{429, "application/problem+json", map[string]string{"Retry-After": "3"}, problem("AUTH.THROTTLED", "Too many failed sign-ins", 429, "")}},
+	{name: "mfa with code", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa", body: `{"mfa_ticket":"t1","code":"123456"}`,
+		reply: reply{200, "application/json", noStore, tokensJSON}},
+	{name: "mfa with both factors", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa",
+		body:  `{"mfa_ticket":"t1","code":"123456","recovery_code":"7k2m-9q4x-hv3d-p8rt"}`,
+		reply: reply{200, "application/json", noStore, tokensJSON}, want: "request violates the contract"},
+	{name: "in progress", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa", body: `{"mfa_ticket":"t1","code":"123456"}`,
+		reply: reply{409, "application/problem+json", map[string]string{"Retry-After": "1"}, problem("IDEMPOTENCY.IN_PROGRESS", "In progress", 409, "")}},
+	{name: "totp enrol", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa/totp",
+		reply: reply{201, "application/json", nil, `{"secret":"JBSWY3DPEHPK3PXP","otpauth_uri":"otpauth://totp/IAM%20acme-corp:jdoe?secret=JBSWY3DPEHPK3PXP"}`}},
+	{name: "totp confirm", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa/totp/confirm", body: `{"code":"123456"}`,
+		reply: reply{200, "application/json", nil, `{"recovery_codes":["7k2m-9q4x-hv3d-p8rt"]}`}},
+	{name: "forbidden", method: "POST", path: "/api/v1/tenants/acme-corp/auth/logout",
+		reply: reply{403, "application/problem+json", nil, problem("AUTH.FORBIDDEN", "Not allowed", 403, "")}},
+	{name: "sessions", method: "GET", path: "/api/v1/tenants/acme-corp/accounts/0190f1d2-7c3a-7b8e-9a4d-2f6e8c1b3a5d/sessions",
+		reply: reply{200, "application/json", nil, `{"items":[{"id":"0190f1d2-aa6d-7ebf-8d7a-5c9b1f4e6d8a","account_id":"0190f1d2-7c3a-7b8e-9a4d-2f6e8c1b3a5d",` +
+			`"amr":["pwd"],"source_ip":"127.0.0.1","user_agent":"","created_at":"2025-01-31T12:00:00Z","expires_at":"2025-03-02T12:00:00Z",` +
+			`"last_refreshed_at":null,"revoked_at":"2025-01-31T13:00:00Z","revoke_reason":"logout"}]}`}},
+	{name: "revoke session", method: "POST", path: "/api/v1/tenants/acme-corp/accounts/0190f1d2-7c3a-7b8e-9a4d-2f6e8c1b3a5d/sessions/0190f1d2-aa6d-7ebf-8d7a-5c9b1f4e6d8a/revoke",
+		reply: reply{200, "application/json", nil, `{"revoked":1}`}},
+	{name: "keys", method: "GET", path: "/api/v1/tenants/acme-corp/keys",
+		reply: reply{200, "application/json", nil, `{"items":[{"kid":"k1","state":"active","published_at":"2025-01-31T12:00:00Z",` +
+			`"not_before":"2025-01-31T12:00:00Z","retire_at":null}]}`}},
+	{name: "rotate keys", method: "POST", path: "/api/v1/tenants/acme-corp/keys/rotate", body: `{"force":true}`,
+		reply: reply{200, "application/json", nil, `{"items":[{"kid":"k2","to":"next","at":"2025-01-31T12:00:00Z"}]}`}},
+	{name: "discovery", method: "GET", path: "/t/acme-corp/.well-known/openid-configuration",
+		reply: reply{200, "application/json", map[string]string{"Cache-Control": "public, max-age=3600"},
+			`{"issuer":"https://iam.example.com/t/acme-corp","jwks_uri":"https://iam.example.com/t/acme-corp/jwks.json",` +
+				`"token_endpoint":"https://iam.example.com/t/acme-corp/oauth2/token","grant_types_supported":["refresh_token"],` +
+				`"response_types_supported":["token"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["EdDSA"],` +
+				`"token_endpoint_auth_methods_supported":["none"],"claims_supported":["iss","sub"]}`}},
+	{name: "jwks", method: "GET", path: "/t/acme-corp/jwks.json",
+		reply: reply{200, "application/jwk-set+json", map[string]string{"Cache-Control": "public, max-age=900, stale-while-revalidate=60"},
+			`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1","use":"sig","alg":"EdDSA"}]}`}},
+	{name: "token refresh", method: "POST", path: "/t/acme-corp/oauth2/token", body: "grant_type=refresh_token&refresh_token=r1&client_id=iam",
+		ctype: "application/x-www-form-urlencoded",
+		reply: reply{200, "application/json", map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"}, tokensJSON}},
+	{name: "token without Pragma", method: "POST", path: "/t/acme-corp/oauth2/token", body: "grant_type=refresh_token&refresh_token=r1",
+		ctype: "application/x-www-form-urlencoded", reply: reply{200, "application/json", noStore, tokensJSON}, want: `response header "Pragma" missing`},
+	{name: "token invalid grant", method: "POST", path: "/t/acme-corp/oauth2/token", body: "grant_type=refresh_token&refresh_token=r1",
+		ctype: "application/x-www-form-urlencoded",
+		reply: reply{400, "application/problem+json", map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"},
+			problem("OAUTH.INVALID_GRANT", "Invalid grant", 400, `,"error":"invalid_grant","error_description":"the refresh token is invalid"`)}},
+}
+
+var noStore = map[string]string{"Cache-Control": "no-store"}
+
+const tokensJSON = `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":600,"refresh_token":"r2"}`
+
+// problem renders a problem body with code MELMASTOON.IAM.<code>; extra is
+// appended inside the object.
+func problem(code, title string, status int, extra string) string {
+	return fmt.Sprintf(`{"type":"https://melmastoon.dev/iam/problems/MELMASTOON.IAM.%s","title":%q,"status":%d,"code":"MELMASTOON.IAM.%s"%s}`,
+		code, title, status, code, extra)
 }
 
 // fakeService answers each request with the reply of the case named in the
@@ -184,7 +249,11 @@ func send(t *testing.T, client *http.Client, base string, tc contractCase) strin
 	req.Header.Set("X-Case", tc.name)
 	req.Header.Set("Authorization", "Bearer test-token")
 	if tc.body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		ctype := tc.ctype
+		if ctype == "" {
+			ctype = "application/json"
+		}
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -73,6 +73,27 @@ var serviceCases = []serviceCase{
 		status: 400, code: "MELMASTOON.IAM.IDEMPOTENCY.KEY_INVALID"},
 	{name: "unknown route", method: "GET", path: "/api/v1/nope", skip: true,
 		status: 404, code: "MELMASTOON.IAM.REQUEST.ROUTE_NOT_FOUND"},
+
+	// Sign-in and OIDC routes, as far as they answer without a database.
+	{name: "tenant route without token", method: "GET", path: "/api/v1/tenants/acme-corp/keys",
+		headers: map[string]string{"Authorization": ""}, status: 401, code: "MELMASTOON.IAM.AUTH.UNAUTHENTICATED"},
+	{name: "logout without token", method: "POST", path: "/api/v1/tenants/acme-corp/auth/logout",
+		headers: map[string]string{"Authorization": ""}, status: 401, code: "MELMASTOON.IAM.AUTH.UNAUTHENTICATED"},
+	{name: "logout with bootstrap token", method: "POST", path: "/api/v1/tenants/acme-corp/auth/logout",
+		status: 403, code: "MELMASTOON.IAM.AUTH.FORBIDDEN"},
+	{name: "login invalid slug", method: "POST", path: "/api/v1/tenants/Not_A_Slug/auth/login",
+		body: `{"username":"jdoe","password":"pw"}`, status: 400, code: "MELMASTOON.IAM.VALIDATION.INVALID_SLUG"},
+	{name: "login missing password", method: "POST", path: "/api/v1/tenants/acme-corp/auth/login",
+		body: `{"username":"jdoe"}`, skip: true, status: 400, code: "MELMASTOON.IAM.VALIDATION.FAILED"},
+	{name: "mfa with both factors", method: "POST", path: "/api/v1/tenants/acme-corp/auth/mfa",
+		body: `{"mfa_ticket":"t","code":"123456","recovery_code":"7k2m-9q4x-hv3d-p8rt"}`, skip: true,
+		status: 400, code: "MELMASTOON.IAM.VALIDATION.FAILED"},
+	{name: "discovery invalid slug", method: "GET", path: "/t/Not_A_Slug/.well-known/openid-configuration",
+		status: 400, code: "MELMASTOON.IAM.VALIDATION.INVALID_SLUG"},
+	{name: "jwks invalid slug", method: "GET", path: "/t/Not_A_Slug/jwks.json",
+		status: 400, code: "MELMASTOON.IAM.VALIDATION.INVALID_SLUG"},
+	{name: "token endpoint with JSON", method: "POST", path: "/t/acme-corp/oauth2/token",
+		body: `{"grant_type":"refresh_token"}`, skip: true, status: 400, code: "MELMASTOON.IAM.OAUTH.INVALID_REQUEST"},
 }
 
 // TestRealHandlersMatchContract sends requests that the real handlers answer
@@ -92,6 +113,9 @@ func TestRealHandlersMatchContract(t *testing.T) {
 			}
 			if tc.path != "/metrics" && header.Get("traceparent") == "" {
 				t.Error("response lacks traceparent")
+			}
+			if strings.HasSuffix(tc.path, "/oauth2/token") && !strings.Contains(body, `"error":"invalid_request"`) {
+				t.Errorf("token endpoint problem lacks the RFC 6749 error: %s", body)
 			}
 		})
 	}

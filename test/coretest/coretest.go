@@ -8,7 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/melmastoon/iam/core/auth"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/password"
+	"github.com/melmastoon/iam/internal/obs"
 	"github.com/melmastoon/iam/test/apitest"
 	"github.com/melmastoon/iam/test/pgtest"
 )
@@ -54,7 +58,7 @@ func StartOn(t testing.TB, databaseURL string, opts ...Option) *Instance {
 		t.Fatal(err)
 	}
 	cfg := core.Config{DatabaseURL: databaseURL, HTTPAddr: "127.0.0.1:0", BootstrapToken: Token,
-		MigrateOnStart: true, KEK: kek, Logger: slog.New(slog.DiscardHandler),
+		MigrateOnStart: true, KEK: kek, Logger: testLogger(),
 		// Cheap Argon2id keeps the suite fast; production defaults are measured in bench.
 		Auth: auth.Config{PasswordParams: password.Params{MemoryKiB: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}}
 	for _, o := range opts {
@@ -149,7 +153,7 @@ func (i *Instance) Do(req Request) *Response {
 	if err != nil {
 		i.t.Fatalf("coretest: request: %v", err)
 	}
-	if body != nil {
+	if body != nil && req.Header["Content-Type"] == "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	if !req.NoAuth {
@@ -192,4 +196,51 @@ func (i *Instance) MustCreate(path string, body any) string {
 	}
 	id, _ := r.JSON()["id"].(string)
 	return id
+}
+
+// testLogger discards logs unless IAM_TEST_LOG=1 (then JSON to stderr).
+func testLogger() *slog.Logger {
+	if os.Getenv("IAM_TEST_LOG") == "1" {
+		return obs.NewLogger(os.Stderr, slog.LevelDebug)
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Clock is a test clock: real time plus an offset the test moves.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the shifted time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// Set sets the offset from real time.
+func (c *Clock) Set(d time.Duration) { c.offset.Store(int64(d)) }
+
+// WithClock makes core use clock.
+func WithClock(clock *Clock) Option { return func(c *core.Config) { c.Now = clock.Now } }
+
+// WithLogger makes core log to l.
+func WithLogger(l *slog.Logger) Option { return func(c *core.Config) { c.Logger = l } }
+
+// WithAuth adjusts the sign-in configuration.
+func WithAuth(f func(*auth.Config)) Option { return func(c *core.Config) { f(&c.Auth) } }
+
+// Form posts a form-encoded body (the OAuth2 token endpoint).
+func (i *Instance) Form(path string, values url.Values) *Response {
+	i.t.Helper()
+	return i.Do(Request{Method: http.MethodPost, Path: path, Body: values.Encode(),
+		Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+}
+
+// As performs req with an account's access token instead of the bootstrap token.
+func (i *Instance) As(token string, req Request) *Response {
+	i.t.Helper()
+	req.NoAuth = true
+	if req.Header == nil {
+		req.Header = map[string]string{}
+	}
+	req.Header["Authorization"] = "Bearer " + token
+	return i.Do(req)
 }
