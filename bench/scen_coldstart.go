@@ -153,7 +153,7 @@ func waitReady(ctx context.Context, url string, start time.Time, exited <-chan e
 		}
 		select {
 		case err := <-exited:
-			return 0, fmt.Errorf("iam dev exited before ready: %v", err)
+			return 0, fmt.Errorf("iam dev exited before ready: %w", err)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(readyPoll):
@@ -224,7 +224,7 @@ func moduleRoot(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	gomod := strings.TrimSpace(string(out))
 	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("bench: run from inside the module (go env GOMOD: %q, %v)", gomod, err)
+		return "", fmt.Errorf("bench: run from inside the module (go env GOMOD: %q, %w)", gomod, err)
 	}
 	return filepath.Dir(gomod), nil
 }

@@ -31,7 +31,11 @@ func runCore(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			log.WarnContext(ctx, "core close failed", "error", err)
+		}
+	}()
 	if envOr("IAM_BOOTSTRAP_TOKEN", "") == "" {
 		log.WarnContext(ctx, "bootstrap token generated; set IAM_BOOTSTRAP_TOKEN to fix it", "bootstrap_token_hint", c.BootstrapToken()[:10]+"…")
 	}

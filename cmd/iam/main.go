@@ -3,6 +3,7 @@
 //	iam dev                 all-in-one development stack (embedded PostgreSQL, core, demo seed)
 //	iam core                the central service against an existing PostgreSQL
 //	iam migrate up|status   apply or list database migrations
+//	iam admin …             administer a running core (keys rotate --tenant T, …)
 package main
 
 import (
@@ -34,6 +35,7 @@ commands:
   dev       run the all-in-one development stack (make run)
   core      run the central service
   migrate   apply (up) or list (status) database migrations
+  admin     administer a running core (tenants list, keys list|rotate)
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runCore(ctx, args[1:], log)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, log)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

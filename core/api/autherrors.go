@@ -25,7 +25,7 @@ var authCodes = []struct {
 // authProblem maps sign-in errors; nil when err is not one.
 func authProblem(err error) *problem.Error {
 	if errors.Is(err, auth.ErrInvalidGrant) {
-		return errInvalidGrant.(*problem.Error)
+		return errInvalidGrant
 	}
 	var re *auth.RetryError
 	if errors.As(err, &re) {

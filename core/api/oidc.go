@@ -112,4 +112,5 @@ func oauthError(code problem.Code, oauth, detail string) error {
 }
 
 // errInvalidGrant is the problem of a refused refresh token.
-var errInvalidGrant = oauthError(problem.OAuthInvalidGrant, "invalid_grant", "the refresh token is invalid, expired or revoked")
+var errInvalidGrant = &problem.Error{Code: problem.OAuthInvalidGrant, OAuthError: "invalid_grant",
+	Detail: "the refresh token is invalid, expired or revoked"}

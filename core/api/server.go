@@ -104,7 +104,7 @@ func (s *Server) chain(pattern string, a access, h handlerFunc) http.Handler {
 	if path == "" {
 		path = pattern
 	}
-	var next http.Handler = s.adapt(h)
+	next := http.Handler(s.adapt(h))
 	switch a {
 	case bootstrap:
 		next = s.requireBootstrap(next)

@@ -125,7 +125,7 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 // library's message as context.
 func classify(tok *jwt.Token, err error) error {
 	reason := reasonOf(tok, err)
-	return fmt.Errorf("%w: %v", reason, err)
+	return fmt.Errorf("%w: %w", reason, err)
 }
 
 func reasonOf(tok *jwt.Token, err error) error {

@@ -52,7 +52,7 @@ func GenerateRecoveryCodes(rand io.Reader, accountID string) (RecoveryCodes, err
 func newRecoveryCode(rand io.Reader) (string, error) {
 	b := make([]byte, recoveryCodeChars)
 	if _, err := io.ReadFull(rand, b); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrRandom, err)
+		return "", fmt.Errorf("%w: %w", ErrRandom, err)
 	}
 	for i := range b {
 		b[i] = crockford[b[i]&31]

@@ -46,7 +46,7 @@ func Generate(issuer, account string, rand io.Reader) (Enrollment, error) {
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: rand,
 	})
 	if err != nil {
-		return Enrollment{}, fmt.Errorf("%w: %v", ErrRandom, err)
+		return Enrollment{}, fmt.Errorf("%w: %w", ErrRandom, err)
 	}
 	return Enrollment{Secret: key.Secret(), URI: key.URL()}, nil
 }

@@ -26,7 +26,7 @@ func main() {
 	flag.Parse()
 	list := generate()
 	data := strings.Join(list, "\n") + "\n"
-	if err := os.WriteFile(*out, []byte(data), 0o644); err != nil {
+	if err := os.WriteFile(*out, []byte(data), 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, "gencommon:", err)
 		os.Exit(1)
 	}

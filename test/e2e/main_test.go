@@ -1,0 +1,30 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// iamBinary is the binary under test, built by TestMain.
+var iamBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "iam-e2e-bin-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	iamBinary = filepath.Join(dir, "iam")
+	build := exec.Command("go", "build", "-race", "-o", iamBinary, "github.com/melmastoon/iam/cmd/iam")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build iam:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
