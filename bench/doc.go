@@ -7,6 +7,7 @@
 //	go run ./bench                         # the foundation set: subtree, mutations, coldstart
 //	go run ./bench -quick                  # smaller sizes and shorter runs (a smoke run, ~1 min)
 //	go run ./bench -scenario subtree -json out.json
+//	go run ./bench -scenario signin        # login-ceiling, login-open, login-storm, refresh, jwks
 //
 // Each scenario is a named entry in the registry in scenario.go; later issues
 // add login, verify/check and delta-latency scenarios there. Shared pieces

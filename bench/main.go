@@ -28,6 +28,8 @@ type Options struct {
 	MutConcurrency []int
 	MutMaxOps      int
 	ColdRuns       int
+	// Signin holds the flags of the sign-in scenarios (signin.go).
+	Signin SigninOptions
 
 	// explicit holds the flags given on the command line (name=value), for
 	// the per-scenario reproduce command.
@@ -117,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&conc, "mut-concurrency", "1,8,32", "mutations: client counts")
 	fs.IntVar(&o.MutMaxOps, "mut-max", 100000, "mutations: cap on requests per kind and concurrency")
 	fs.IntVar(&o.ColdRuns, "coldstart-runs", 0, "coldstart: runs each of fresh and warm (default 3; -quick 1)")
+	registerSigninFlags(fs, &o.Signin)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench [flags]   (see bench/README.md)")
 		fs.PrintDefaults()
@@ -128,7 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "scenario" && f.Name != "json" && f.Name != "v" {
+		if f.Name != "scenario" && f.Name != "json" && f.Name != "v" && f.Name != "cpuprofile" {
 			o.explicit = append(o.explicit, "-"+f.Name+"="+f.Value.String())
 		}
 	})
@@ -144,6 +147,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.ColdRuns == 0 {
 		o.ColdRuns = pick(o.Quick, 1, 3)
+	}
+	if err := o.Signin.setDefaults(o.Quick); err != nil {
+		return o, err
 	}
 	if o.LoadWorkers < 1 || o.MutMaxOps < 1 {
 		return o, fmt.Errorf("-load-workers and -mut-max must be positive")

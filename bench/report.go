@@ -16,7 +16,7 @@ type Param struct {
 	Value string `json:"value"`
 }
 
-// Goal is a latency target: statistic On ("p50" or "p99") below Limit.
+// Goal is a latency target: statistic On ("p50", "p95" or "p99") below Limit.
 type Goal struct {
 	On    string        `json:"on"`
 	Limit time.Duration `json:"limit_ns"`
@@ -129,7 +129,10 @@ func goalText(m Measurement) string {
 	var parts []string
 	for _, g := range m.Goals {
 		v := m.Summary.P50
-		if g.On == "p99" {
+		switch g.On {
+		case "p95":
+			v = m.Summary.P95
+		case "p99":
 			v = m.Summary.P99
 		}
 		verdict := "ok"

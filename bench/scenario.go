@@ -30,6 +30,16 @@ var scenarios = []Scenario{
 		Description: "HTTP create throughput (accounts, organizations; audit + outbox in the same tx)"},
 	{Name: "coldstart", Foundation: true, Run: runColdStart,
 		Description: "`iam dev` exec → first 200 from /readyz, fresh (initdb) and warm; clean stop"},
+	{Name: "login-ceiling", Run: runLoginCeiling,
+		Description: "raw Argon2id hashes/s, then sustained HTTP logins/s at 2, 4, 8 closed-loop clients vs that ceiling"},
+	{Name: "login-open", Run: runLoginOpen,
+		Description: "open-loop logins at 80 % of the hashing ceiling, latency from the intended send time"},
+	{Name: "login-storm", Run: runLoginStorm,
+		Description: "500 concurrent login clients: served vs refused (503), bounded waits, peak memory, queue depth"},
+	{Name: "refresh", Run: runRefresh,
+		Description: "refresh-token rotation at 100 concurrent sessions (each with its latest token)"},
+	{Name: "jwks", Run: runJWKS,
+		Description: "GET jwks.json and openid-configuration, 16 closed-loop clients"},
 }
 
 // selectScenarios resolves a comma-separated list ("" means the foundation set).
@@ -46,6 +56,13 @@ func selectScenarios(list string) ([]Scenario, error) {
 	var out []Scenario
 	for name := range strings.SplitSeq(list, ",") {
 		name = strings.TrimSpace(name)
+		if names, ok := scenarioAliases[name]; ok {
+			for _, a := range names {
+				i := slices.IndexFunc(scenarios, func(s Scenario) bool { return s.Name == a })
+				out = append(out, scenarios[i])
+			}
+			continue
+		}
 		i := slices.IndexFunc(scenarios, func(s Scenario) bool { return s.Name == name })
 		if i < 0 {
 			return nil, fmt.Errorf("bench: unknown scenario %q (have: %s)", name, scenarioNames())

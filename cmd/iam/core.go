@@ -8,7 +8,9 @@ import (
 	"os"
 
 	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/core/auth"
 	"github.com/melmastoon/iam/core/keys"
+	"github.com/melmastoon/iam/core/password"
 )
 
 func runCore(ctx context.Context, args []string, log *slog.Logger) error {
@@ -18,10 +20,21 @@ func runCore(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.StringVar(&cfg.HTTPAddr, "http", envOr("IAM_HTTP_ADDR", core.DefaultHTTPAddr), "listen address")
 	fs.BoolVar(&cfg.MigrateOnStart, "migrate", true, "apply pending migrations at start (advisory-locked)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("IAM_PUBLIC_URL", ""), "external base URL; issuers are URL/t/{tenant} (env IAM_PUBLIC_URL)")
+	def := password.DefaultParams()
+	memKiB := fs.Uint("argon2-memory-kib", uint(def.MemoryKiB), "Argon2id memory per hash in KiB")
+	passes := fs.Uint("argon2-time", uint(def.Time), "Argon2id passes")
+	threads := fs.Uint("argon2-threads", uint(def.Threads), "Argon2id parallelism")
+	fs.IntVar(&cfg.Auth.Hashing.MaxConcurrent, "hash-concurrency", 0, "password hashes at once (default: number of CPUs)")
+	fs.DurationVar(&cfg.Auth.Hashing.MaxWait, "hash-max-wait", password.DefaultMaxWait, "longest wait for a hashing slot before 503")
+	fs.DurationVar(&cfg.Auth.AccessTokenTTL, "access-token-ttl", keys.DefaultAccessTokenTTL, "access token lifetime")
+	fs.DurationVar(&cfg.Auth.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "absolute session (refresh-token family) lifetime")
+	fs.StringVar(&cfg.Auth.Audience, "token-audience", auth.DefaultAudience, "aud of access tokens")
 	cfg.BootstrapToken = envOr("IAM_BOOTSTRAP_TOKEN", "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.Auth.PasswordParams = password.Params{MemoryKiB: uint32(*memKiB), Time: uint32(*passes), Threads: uint8(*threads),
+		SaltLen: def.SaltLen, KeyLen: def.KeyLen}
 	kek, err := keys.ParseLocalKEK(os.Getenv("IAM_KEK"))
 	if err != nil {
 		return fmt.Errorf("core: IAM_KEK must hold a 32-byte key-encryption key (base64 or hex): %w", err)
