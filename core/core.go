@@ -15,6 +15,7 @@ import (
 
 	"github.com/melmastoon/iam/core/api"
 	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/obs"
@@ -47,7 +48,10 @@ type Config struct {
 	// Auth tunes sign-in (token lifetimes, Argon2id parameters, hashing
 	// admission, key rotation); Store, KEK, PublicURL, Registry, Logger and
 	// Now are filled in by core.
-	Auth   auth.Config
+	Auth auth.Config
+	// Hub, when set, embeds the NATS hub (JetStream stream of deltas, leaf
+	// listener for edges); its DataDir and Logger default from core.
+	Hub    *hub.Config
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -93,6 +97,7 @@ type Core struct {
 	metrics  *obs.Metrics
 	tp       *sdktrace.TracerProvider
 	auth     *auth.Service
+	hub      *hub.Hub
 	listener net.Listener
 	srv      *http.Server
 }
@@ -137,8 +142,13 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.startHub(ctx); err != nil {
+		c.listener.Close()
+		c.store.Close()
+		return nil, err
+	}
 	handler := api.New(api.Config{Store: c.store, Auth: c.auth, Logger: cfg.Logger, Metrics: c.metrics,
-		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now})
+		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now, StreamHead: c.streamHead})
 	c.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	return c, nil
@@ -156,8 +166,44 @@ func (c *Core) Store() *store.Store { return c.store }
 // Auth exposes the sign-in service (for seeding and tests).
 func (c *Core) Auth() *auth.Service { return c.auth }
 
+// startHub embeds the NATS hub when configured.
+func (c *Core) startHub(ctx context.Context) error {
+	if c.cfg.Hub == nil {
+		return nil
+	}
+	hc := *c.cfg.Hub
+	if hc.Logger == nil {
+		hc.Logger = c.log
+	}
+	h, err := hub.New(hc)
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		return err
+	}
+	c.hub = h
+	return nil
+}
+
+// Hub returns the embedded hub, or nil.
+func (c *Core) Hub() *hub.Hub { return c.hub }
+
+// streamHead reports the last sequence of the delta stream (0 without a hub).
+func (c *Core) streamHead(ctx context.Context) (uint64, error) {
+	if c.hub == nil {
+		return 0, nil
+	}
+	return c.hub.LastSequence(ctx)
+}
+
 // Run serves until ctx ends, then shuts down gracefully.
 func (c *Core) Run(ctx context.Context) error {
+	if c.hub != nil {
+		if err := c.watchEdges(ctx); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.srv.Serve(c.listener) }()
 	done := make(chan struct{})
@@ -224,8 +270,11 @@ func (c *Core) rotateAllKeys(ctx context.Context) {
 	}
 }
 
-// Close releases the store and flushes traces.
+// Close stops the hub, releases the store and flushes traces.
 func (c *Core) Close() error {
+	if c.hub != nil {
+		c.hub.Close()
+	}
 	c.store.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 const adminUsage = `usage: iam admin [--core URL] <resource> <verb> [flags]
 
   tenants list
+  edges list                     each edge's cursor, lag and last contact
   keys list   --tenant SLUG
   keys rotate --tenant SLUG [--force]
 
@@ -51,6 +52,8 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 	switch rest[0] + " " + rest[1] {
 	case "tenants list":
 		return c.call(ctx, stdout, http.MethodGet, "/api/v1/tenants?limit=1000", nil)
+	case "edges list":
+		return c.call(ctx, stdout, http.MethodGet, "/api/v1/edges", nil)
 	case "keys list", "keys rotate":
 		return c.keys(ctx, stdout, rest[1], rest[2:])
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -28,6 +29,9 @@ type Config struct {
 	BootstrapToken string
 	// Auth signs accounts in and verifies their tokens.
 	Auth *auth.Service
+	// StreamHead reports the last sequence of the delta stream, to compute
+	// each edge's lag (nil: no stream).
+	StreamHead func(context.Context) (uint64, error)
 	// Ready reports extra readiness conditions (nil: only the database).
 	Now func() time.Time
 }
@@ -126,6 +130,7 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/tenants/{tenant}", bootstrap, s.getTenant)
 	s.route("PATCH /api/v1/tenants/{tenant}", bootstrap, s.updateTenant)
 	s.route("DELETE /api/v1/tenants/{tenant}", bootstrap, s.deleteTenant)
+	s.route("GET /api/v1/edges", bootstrap, s.listEdges)
 
 	s.route("POST /api/v1/tenants/{tenant}/organizations", tenant, s.createOrganization)
 	s.route("GET /api/v1/tenants/{tenant}/organizations", tenant, s.listRootOrganizations)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/melmastoon/iam/core"
 	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/password"
 	"github.com/melmastoon/iam/internal/obs"
@@ -243,4 +244,13 @@ func (i *Instance) As(token string, req Request) *Response {
 	}
 	req.Header["Authorization"] = "Bearer " + token
 	return i.Do(req)
+}
+
+// WithHub embeds a NATS hub on random loopback ports with its JetStream
+// storage in dir.
+func WithHub(dir string) Option {
+	return func(c *core.Config) {
+		c.Hub = &hub.Config{DataDir: dir, ClientListen: "127.0.0.1:-1", LeafListen: "127.0.0.1:-1",
+			LeafUsers: []hub.LeafCredential{{User: "edge", Password: "edge-password-for-tests"}}}
+	}
 }
