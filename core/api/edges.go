@@ -39,4 +39,3 @@ func (s *Server) listEdges(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, page[edgeView]{Items: out})
 }
-
