@@ -2,7 +2,7 @@ package relay
 
 import (
 	"context"
-	"fmt"
+	
 
 	"github.com/jackc/pgx/v5"
 )
@@ -20,4 +20,3 @@ func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) err
 	})
 }
 
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"fmt"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ func New(cfg Config) (r *Relay, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil { // MustRegister panics on a duplicate
-			r, err = nil, errorf("%w: register metrics: %v", ErrInvalidConfig, p)
+			r, err = nil, fmt.Errorf("%w: register metrics: %v", ErrInvalidConfig, p)
 		}
 	}()
 	return &Relay{cfg: cfg, pool: cfg.Store.Pool(), m: newMetrics(cfg.Registry), keys: map[string]*tenantKeys{}}, nil
