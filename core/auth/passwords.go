@@ -36,10 +36,12 @@ func (s *Service) ChangePassword(ctx context.Context, slug string, p Principal, 
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.verifyPassword(ctx, creds, true, oldPW)
+	release, err := s.admit(ctx)
 	if err != nil {
 		return err
 	}
+	ok, _ := s.verifyPassword(ctx, creds, true, oldPW)
+	release()
 	if !ok {
 		return ErrWrongPassword
 	}

@@ -28,15 +28,15 @@ func (s *Service) Refresh(ctx context.Context, slug, refreshToken string, meta M
 	var tok Tokens
 	var outcome error
 	err := s.store.InTenantSlug(ctx, slug, func(tx *store.Tx) error {
-		rt, err := tx.RefreshTokenByHash(ctx, hash)
-		if errors.Is(err, store.ErrRefreshTokenUnknown) || errors.Is(err, store.ErrNotFound) {
+		g, err := tx.RefreshGrantByHash(ctx, hash)
+		if errors.Is(err, store.ErrRefreshTokenUnknown) {
 			outcome = ErrInvalidGrant
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		tok, result, outcome, err = s.refreshIn(ctx, tx, slug, rt, hash, meta)
+		tok, result, outcome, err = s.refreshIn(ctx, tx, slug, g, hash, meta)
 		return err
 	})
 	if err != nil {
@@ -51,9 +51,9 @@ func (s *Service) Refresh(ctx context.Context, slug, refreshToken string, meta M
 // refreshIn decides one refresh inside its transaction. It returns the
 // grant's outcome separately from err so that a refusal (reuse detected)
 // still commits its revocation.
-func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, rt store.RefreshToken, hash []byte, meta Meta) (Tokens, string, error, error) {
+func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, g store.RefreshGrant, hash []byte, meta Meta) (Tokens, string, error, error) {
 	now := s.cfg.Now()
-	sess := rt.Session
+	rt, sess := g.Token, g.Token.Session
 	sid, _ := store.ParseSessionID(sess.ID)
 	if sess.RevokedAt != nil || now.After(sess.ExpiresAt) || now.After(rt.ExpiresAt) {
 		return Tokens{}, "invalid", ErrInvalidGrant, nil
@@ -67,11 +67,7 @@ func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, rt s
 		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked", "tenant", slug, "session_id", sess.ID)
 		return Tokens{}, "reuse_detected", ErrInvalidGrant, err
 	}
-	creds, err := tx.CredentialsByID(ctx, sess.AccountID)
-	if err != nil {
-		return Tokens{}, "invalid", nil, err
-	}
-	if refusal(creds, true, true, now) != "" {
+	if g.AccountStatus != store.AccountActive || (g.LockedUntil != nil && g.LockedUntil.After(now)) {
 		return Tokens{}, "invalid", ErrInvalidGrant, nil
 	}
 	tok, err := s.issue(ctx, tx, slug, sess.AccountID, sess.ID, sess.AMR)
@@ -82,9 +78,6 @@ func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, rt s
 	if err != nil {
 		return Tokens{}, "invalid", nil, err
 	}
-	if err := tx.RotateRefreshToken(ctx, sid, hash, keys.HashRefreshToken(tok.RefreshToken), sealed, sess.ExpiresAt); err != nil {
-		return Tokens{}, "invalid", nil, err
-	}
-	err = tx.Audit(ctx, meta.actor(sess.AccountID.String()), store.AuditEvent{Action: "session.refresh", TargetType: "session", TargetID: sess.ID})
+	err = tx.CompleteRefresh(ctx, meta.actor(sess.AccountID.String()), sid, hash, keys.HashRefreshToken(tok.RefreshToken), sealed, sess.ExpiresAt)
 	return tok, "rotated", nil, err
 }

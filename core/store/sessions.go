@@ -86,36 +86,6 @@ type RefreshToken struct {
 	ExpiresAt       time.Time
 }
 
-// RefreshTokenByHash loads and locks a refresh token row with its session.
-func (t *Tx) RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error) {
-	var rt RefreshToken
-	var sid SessionID
-	err := t.queryRow(ctx, `SELECT session_id, rotated_at, successor_sealed, expires_at FROM refresh_tokens
-		WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE`, t.tenant.UUID, hash).Scan(&sid, &rt.RotatedAt, &rt.SuccessorSealed, &rt.ExpiresAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return rt, ErrRefreshTokenUnknown
-	}
-	if err != nil {
-		return rt, err
-	}
-	rt.Session, err = t.GetSession(ctx, sid)
-	return rt, err
-}
-
-// RotateRefreshToken marks oldHash rotated (keeping the sealed successor
-// pair for the grace window) and stores newHash in the same session.
-func (t *Tx) RotateRefreshToken(ctx context.Context, session SessionID, oldHash, newHash, successorSealed []byte, expires time.Time) error {
-	now := t.now()
-	if _, err := t.exec(ctx, `UPDATE refresh_tokens SET rotated_at = $3, successor_sealed = $4 WHERE tenant_id = $1 AND token_hash = $2`,
-		t.tenant.UUID, oldHash, now, successorSealed); err != nil {
-		return err
-	}
-	if _, err := t.exec(ctx, `UPDATE sessions SET last_refreshed_at = $3 WHERE tenant_id = $1 AND id = $2`, t.tenant.UUID, session.UUID, now); err != nil {
-		return err
-	}
-	return t.insertRefreshToken(ctx, session, newHash, expires)
-}
-
 // GetSession returns one session.
 func (t *Tx) GetSession(ctx context.Context, id SessionID) (Session, error) {
 	return scanSession(t.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE tenant_id = $1 AND id = $2`, t.tenant.UUID, id.UUID))
@@ -159,4 +129,52 @@ func (t *Tx) RevokeSessions(ctx context.Context, actor Actor, account AccountID,
 		}
 	}
 	return len(ids), nil
+}
+
+// RefreshGrant is everything a refresh decides on, read in one statement.
+type RefreshGrant struct {
+	Token         RefreshToken
+	AccountStatus string
+	LockedUntil   *time.Time
+}
+
+// RefreshGrantByHash loads and locks a refresh token together with its
+// session and its account's status, in one round trip.
+func (t *Tx) RefreshGrantByHash(ctx context.Context, hash []byte) (RefreshGrant, error) {
+	var g RefreshGrant
+	var sid SessionID
+	s := &g.Token.Session
+	err := t.queryRow(ctx, `SELECT rt.rotated_at, rt.successor_sealed, rt.expires_at,
+			s.id, s.account_id, s.amr, s.source_ip, s.user_agent, s.created_at, s.expires_at, s.last_refreshed_at, s.revoked_at, s.revoke_reason,
+			a.status, a.locked_until
+		FROM refresh_tokens rt
+		JOIN sessions s ON s.tenant_id = rt.tenant_id AND s.id = rt.session_id
+		JOIN accounts a ON a.tenant_id = s.tenant_id AND a.id = s.account_id
+		WHERE rt.tenant_id = $1 AND rt.token_hash = $2
+		FOR UPDATE OF rt`, t.tenant.UUID, hash).Scan(
+		&g.Token.RotatedAt, &g.Token.SuccessorSealed, &g.Token.ExpiresAt,
+		&sid, &s.AccountID, &s.AMR, &s.SourceIP, &s.UserAgent, &s.CreatedAt, &s.ExpiresAt, &s.LastRefreshedAt, &s.RevokedAt, &s.RevokeReason,
+		&g.AccountStatus, &g.LockedUntil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, ErrRefreshTokenUnknown
+	}
+	s.ID = sid.String()
+	return g, err
+}
+
+// CompleteRefresh rotates oldHash to newHash (keeping the sealed successor
+// for the grace window), touches the session and writes the session.refresh
+// audit row: four statements in one round trip.
+func (t *Tx) CompleteRefresh(ctx context.Context, actor Actor, session SessionID, oldHash, newHash, successorSealed []byte, expires time.Time) error {
+	now := t.now()
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE refresh_tokens SET rotated_at = $3, successor_sealed = $4 WHERE tenant_id = $1 AND token_hash = $2`,
+		t.tenant.UUID, oldHash, now, successorSealed)
+	b.Queue(`UPDATE sessions SET last_refreshed_at = $3 WHERE tenant_id = $1 AND id = $2`, t.tenant.UUID, session.UUID, now)
+	b.Queue(`INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		t.tenant.UUID, newHash, session.UUID, now, expires)
+	b.Queue(`INSERT INTO audit_events (tenant_id, id, occurred_at, actor, action, target_type, target_id, source_ip, traceparent)
+		VALUES ($1, $2, $3, $4, 'session.refresh', 'session', $5, $6, $7)`,
+		t.tenant.UUID, newID(), now, actor.ID, session.String(), actor.SourceIP, actor.TraceParent)
+	return t.tx.SendBatch(ctx, b).Close()
 }
