@@ -2,6 +2,7 @@
 //
 //	iam dev                 all-in-one development stack (embedded PostgreSQL, core, demo seed)
 //	iam core                the central service against an existing PostgreSQL
+//	iam edge                a regional edge: NATS leaf + replica of the signed deltas
 //	iam migrate up|status   apply or list database migrations
 //	iam admin …             administer a running core (keys rotate --tenant T, …)
 package main
@@ -34,6 +35,7 @@ const usage = `usage: iam <command> [flags]
 commands:
   dev       run the all-in-one development stack (make run)
   core      run the central service
+  edge      run a regional edge (replica of the signed delta stream)
   migrate   apply (up) or list (status) database migrations
   admin     administer a running core (tenants list, keys list|rotate)
 `
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runCore(ctx, args[1:], log)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, log)
+	case "edge":
+		return runEdge(ctx, args[1:], log)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
@@ -62,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
+
+// version is set at build time (-ldflags "-X main.version=…").
+var version = "dev"
 
 func logLevel() slog.Level {
 	var l slog.Level
