@@ -74,3 +74,16 @@ func FuzzVerifyAnchor(f *testing.F) {
 		}
 	})
 }
+
+func TestSigningKeyText(t *testing.T) {
+	k := seededSigner(t, 4, "system-x").SigningKey()
+	got, err := ParseSigningKey(FormatSigningKey(k))
+	if err != nil || got.Kid != k.Kid || !bytes.Equal(got.PublicKey, k.PublicKey) {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	for _, bad := range []string{"", "nokid", "kid:!!!", "kid:AAAA", ":" + FormatSigningKey(k)[len("system-x:"):]} {
+		if _, err := ParseSigningKey(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
