@@ -113,3 +113,20 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 		return result{status: http.StatusOK, body: a, etag: etag(a.Version)}, err
 	})
 }
+
+func (s *Server) eraseAccount(w http.ResponseWriter, r *http.Request) error {
+	slug, err := slugParam(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, store.ParseAccountID)
+	if err != nil {
+		return err
+	}
+	return s.mutate(w, r, slug, func(tx *store.Tx, _ []byte) (result, error) {
+		if err := s.allow(r, tx, permAccountWrite, nil); err != nil {
+			return result{}, err
+		}
+		return result{status: http.StatusNoContent}, tx.EraseAccount(r.Context(), s.actor(r), id)
+	})
+}

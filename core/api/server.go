@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/tenants/{tenant}/accounts", tenant, s.listAccounts)
 	s.route("GET /api/v1/tenants/{tenant}/accounts/{id}", tenant, s.getAccount)
 	s.route("PATCH /api/v1/tenants/{tenant}/accounts/{id}", tenant, s.updateAccount)
+	s.route("DELETE /api/v1/tenants/{tenant}/accounts/{id}", tenant, s.eraseAccount)
 	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/password", tenant, s.resetPassword)
 	s.route("POST /api/v1/tenants/{tenant}/accounts/{id}/unlock", tenant, s.unlockAccount)
 	s.route("GET /api/v1/tenants/{tenant}/accounts/{id}/sessions", tenant, s.listSessions)

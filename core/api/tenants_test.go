@@ -73,3 +73,30 @@ func TestAuthRequired(t *testing.T) {
 		})
 	}
 }
+
+func TestEraseAccountLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	c.MustCreate("/api/v1/tenants/acme/role-bindings", map[string]any{"account_id": f.account, "role_id": f.role, "organization_id": f.root})
+	if r := c.Do(coretest.Request{Method: "DELETE", Path: "/api/v1/tenants/acme/accounts/" + f.account}); r.Status != 204 {
+		t.Fatalf("erase = %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/api/v1/tenants/acme/accounts/" + f.account); r.Status != 404 {
+		t.Fatalf("erased account still readable: %d", r.Status)
+	}
+	for _, q := range []string{
+		`SELECT count(*) FROM accounts WHERE id = '` + f.account + `'`,
+		`SELECT count(*) FROM role_bindings WHERE account_id = '` + f.account + `'`,
+		`SELECT count(*) FROM accounts WHERE email = 'ann@example.org'`,
+	} {
+		if n := countRows(t, c, q); n != 0 {
+			t.Errorf("%s = %d", q, n)
+		}
+	}
+	if n := countRows(t, c, `SELECT count(*) FROM outbox WHERE type = 'melmastoon.iam.account.erased.v1' AND subject = '`+f.account+`'`); n != 1 {
+		t.Fatalf("tombstone rows = %d", n)
+	}
+	if r := c.Do(coretest.Request{Method: "DELETE", Path: "/api/v1/tenants/acme/accounts/" + f.account}); r.Status != 404 {
+		t.Fatalf("second erase = %d", r.Status)
+	}
+}

@@ -147,3 +147,20 @@ func validateAccount(username, email, displayName string) error {
 	}
 	return nil
 }
+
+// EraseAccount deletes an account with everything that hangs off it
+// (credentials, sessions and refresh tokens, bindings, devices, recovery
+// codes) and sends an account.erased tombstone, so edges keep nothing of
+// it either. Audit rows keep only the account id, which is not personal data.
+func (t *Tx) EraseAccount(ctx context.Context, actor Actor, id AccountID) error {
+	tag, err := t.exec(ctx, `DELETE FROM accounts WHERE tenant_id = $1 AND id = $2`, t.tenant.UUID, id.UUID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrAccountNotFound
+	}
+	return t.record(ctx, actor,
+		AuditEvent{Action: "account.erase", TargetType: "account", TargetID: id.String()},
+		Event{Type: "melmastoon.iam.account.erased.v1", Subject: id.String(), Data: map[string]any{"id": id}})
+}
