@@ -17,8 +17,10 @@ import (
 	"github.com/melmastoon/iam/core/auth"
 	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
+	"github.com/melmastoon/iam/core/relay"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/obs"
+	"github.com/melmastoon/iam/syncproto"
 )
 
 // Defaults.
@@ -98,6 +100,7 @@ type Core struct {
 	tp       *sdktrace.TracerProvider
 	auth     *auth.Service
 	hub      *hub.Hub
+	relay    *relay.Relay
 	listener net.Listener
 	srv      *http.Server
 }
@@ -183,7 +186,22 @@ func (c *Core) startHub(ctx context.Context) error {
 		return err
 	}
 	c.hub = h
-	return nil
+	c.relay, err = relay.New(relay.Config{Store: c.store, DatabaseURL: c.cfg.DatabaseURL, Hub: h, KEK: c.cfg.KEK,
+		Logger: c.log, Registry: c.metrics.Registry, Now: c.cfg.Now})
+	if err != nil {
+		h.Close()
+		c.hub = nil
+	}
+	return err
+}
+
+// SystemAnchor returns the delta trust anchor edges pin (kid and public
+// key), creating the system delta root on first use. It needs a hub.
+func (c *Core) SystemAnchor(ctx context.Context) (syncproto.SigningKey, error) {
+	if c.relay == nil {
+		return syncproto.SigningKey{}, errors.New("core: no hub configured, so no delta anchor")
+	}
+	return c.relay.SystemAnchor(ctx)
 }
 
 // Hub returns the embedded hub, or nil.
@@ -199,14 +217,17 @@ func (c *Core) streamHead(ctx context.Context) (uint64, error) {
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (c *Core) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	var relayDone chan error
 	if c.hub != nil {
 		if err := c.watchEdges(ctx); err != nil {
 			return err
 		}
+		relayDone = make(chan error, 1)
+		go func() { relayDone <- c.relay.Run(ctx) }()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.srv.Serve(c.listener) }()
-	done := make(chan struct{})
 	go func() { defer close(done); c.maintain(ctx) }()
 	c.log.InfoContext(ctx, "core listening", "addr", c.Addr())
 	var err error
@@ -220,6 +241,11 @@ func (c *Core) Run(ctx context.Context) error {
 		err = serr
 	}
 	<-done
+	if relayDone != nil {
+		if rerr := <-relayDone; rerr != nil && !errors.Is(rerr, context.Canceled) {
+			c.log.ErrorContext(ctx, "relay stopped", "error", rerr)
+		}
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -95,6 +96,9 @@ type Edge struct {
 func New(ctx context.Context, cfg Config) (*Edge, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("edge: data dir: %w", err)
 	}
 	e := &Edge{cfg: cfg, log: cfg.Logger, metrics: obs.NewMetrics()}
 	e.counters = newCounters(e.metrics.Registry)

@@ -12,6 +12,7 @@ func (e *Edge) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
 	mux.Handle("GET /readyz", e.metrics.InstrumentRoute("/readyz", http.HandlerFunc(e.readyz)))
+	mux.Handle("GET /api/v1/replica/digest", e.metrics.InstrumentRoute("/api/v1/replica/digest", http.HandlerFunc(e.digest)))
 	return mux
 }
 
@@ -34,4 +35,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// digest answers the replica digest of ?tenant= (docs/deltas.md), for
+// operators and tests comparing an edge with core.
+func (e *Edge) digest(w http.ResponseWriter, r *http.Request) {
+	tenant := r.URL.Query().Get("tenant")
+	seq, _ := e.replica.TenantSeq(tenant)
+	d, err := e.replica.Digest(r.Context(), tenant)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unknown or invalid tenant"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "digest": d, "seq": seq, "stream_seq": e.replica.StreamCursor()})
 }

@@ -18,6 +18,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer, log *slog.Logg
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "wipe the data directory first")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "use this PostgreSQL instead of an embedded cluster")
 	fs.StringVar(&cfg.HTTPAddr, "http", core.DefaultHTTPAddr, "core listen address")
+	fs.StringVar(&cfg.EdgeHTTPAddr, "edge-http", "127.0.0.1:8081", "edge listen address")
+	fs.StringVar(&cfg.LeafAddr, "leaf", "127.0.0.1:7422", "hub leaf-node listen address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

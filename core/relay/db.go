@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,4 +18,3 @@ func (r *Relay) inTenant(ctx context.Context, tenant string, fn func(pgx.Tx) err
 		return fn(tx)
 	})
 }
-

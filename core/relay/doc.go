@@ -44,7 +44,7 @@
 // # Poison rows
 //
 // A row whose data cannot be turned into a delta (a JSON number that is
-// not an integer, nesting deeper than syncproto.MaxNestedLevels, a type the
+// not an integer, nesting deeper than an envelope allows, a type the
 // envelope rules reject) is NOT skipped, since skipping would lose a delta:
 // the relay logs it at ERROR, counts a retry and tries again with back-off,
 // and the stream stalls until an operator fixes the row. outbox_pending and

@@ -1,6 +1,10 @@
 package relay
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/melmastoon/iam/core/hub"
+)
 
 // Errors of the relay.
 var (
@@ -10,7 +14,7 @@ var (
 	// not an integer in the int64/uint64 range; deltas carry no floats.
 	ErrNonIntegerNumber = errors.New("relay: outbox data holds a number that is not an integer")
 	// ErrBadOutboxData reports outbox data that is not a single JSON value
-	// or nests deeper than syncproto.MaxNestedLevels.
+	// or nests deeper than an envelope allows (syncproto.MaxNestedLevels - 1).
 	ErrBadOutboxData = errors.New("relay: outbox data is not convertible to CBOR")
 	// ErrDuplicatePublish reports a publish that the stream absorbed as a
 	// duplicate of an earlier message id: the relay's view is stale and it
@@ -23,3 +27,7 @@ var (
 	// ErrUnknownTenantKeys reports a tenant chain whose keys are missing.
 	ErrUnknownTenantKeys = errors.New("relay: tenant delta keys missing")
 )
+
+// isWrongLastSequence reports whether err is the hub's expected-last-
+// sequence refusal.
+func isWrongLastSequence(err error) bool { return errors.Is(err, hub.ErrWrongLastSequence) }

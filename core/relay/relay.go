@@ -1,8 +1,8 @@
 package relay
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 

@@ -16,8 +16,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/iam/core"
+	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
+	"github.com/melmastoon/iam/edge"
 	"github.com/melmastoon/iam/internal/pgcluster"
+	"github.com/melmastoon/iam/syncproto"
 )
 
 // Config configures the development stack.
@@ -26,6 +29,8 @@ type Config struct {
 	Fresh          bool   // wipe DataDir first
 	DatabaseURL    string // use an existing PostgreSQL instead of a cluster
 	HTTPAddr       string // core listener, default 127.0.0.1:8080
+	EdgeHTTPAddr   string // edge listener, default 127.0.0.1:8081
+	LeafAddr       string // hub leaf listener, default 127.0.0.1:7422
 	BootstrapToken string // default: persisted random token in DataDir
 	KEK            string // key-encryption key (base64/hex); default: persisted in DataDir
 	Logger         *slog.Logger
@@ -37,6 +42,7 @@ type Stack struct {
 	cfg     Config
 	cluster *pgcluster.Cluster
 	core    *core.Core
+	edge    *edge.Edge
 }
 
 // Start brings up PostgreSQL (unless DatabaseURL is set), core and the demo
@@ -80,12 +86,32 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: key-encryption key: %w", err)
 	}
+	leafPassword, err := s.persisted("leaf-password", "", core.NewBootstrapToken)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := hub.NewDevTLS("127.0.0.1", "localhost")
+	if err != nil {
+		return nil, err
+	}
 	s.core, err = core.New(ctx, core.Config{DatabaseURL: url, HTTPAddr: cfg.HTTPAddr, KEK: kek,
-		BootstrapToken: token, MigrateOnStart: true, Logger: cfg.Logger})
+		BootstrapToken: token, MigrateOnStart: true, Logger: cfg.Logger,
+		Hub: &hub.Config{DataDir: filepath.Join(cfg.DataDir, "hub"), ClientListen: "127.0.0.1:-1", LeafListen: orDefault(cfg.LeafAddr, "127.0.0.1:7422"),
+			LeafUsers: []hub.LeafCredential{{User: "dev-edge", Password: leafPassword}}, TLS: tlsCfg.ServerConfig(false)}})
 	if err != nil {
 		return nil, err
 	}
 	if err := Seed(ctx, s.core); err != nil {
+		return nil, err
+	}
+	anchor, err := s.core.SystemAnchor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.edge, err = edge.New(ctx, edge.Config{Name: "dev-edge", DataDir: filepath.Join(cfg.DataDir, "edge"),
+		HubLeafURL: s.core.Hub().LeafURL(), User: "dev-edge", Password: leafPassword, TLS: tlsCfg.ClientConfig(),
+		TrustAnchor: anchor, HTTPAddr: orDefault(cfg.EdgeHTTPAddr, edge.DefaultHTTPAddr), Logger: cfg.Logger.With("component", "edge")})
+	if err != nil {
 		return nil, err
 	}
 	s.banner()
@@ -156,6 +182,8 @@ IAM development stack is ready.
   core API        %[1]s/api/v1
   health / ready  %[1]s/healthz  %[1]s/readyz
   metrics         %[1]s/metrics
+  edge            http://%[5]s/readyz   (replica of the signed delta stream)
+  delta anchor    %[6]s
   demo tenant     %[1]s/api/v1/tenants/demo   (OIDC issuer %[1]s/t/demo)
   bootstrap token %[2]s
   demo sign-in    alice / %[3]s   bob / %[4]s
@@ -164,17 +192,38 @@ IAM development stack is ready.
        curl -H "Content-Type: application/json" -d '{"username":"alice","password":"%[3]s"}' %[1]s/api/v1/tenants/demo/auth/login
 
 Press Ctrl-C to stop (PostgreSQL is stopped with it).
-`, base, s.core.BootstrapToken(), DemoPasswords["alice"], DemoPasswords["bob"])
+`, base, s.core.BootstrapToken(), DemoPasswords["alice"], DemoPasswords["bob"], s.edge.Addr(), s.anchorText())
 }
 
 // Core returns the running core.
 func (s *Stack) Core() *core.Core { return s.core }
 
-// Run serves until ctx ends.
-func (s *Stack) Run(ctx context.Context) error { return s.core.Run(ctx) }
+// Run serves core and the edge until ctx ends.
+func (s *Stack) Run(ctx context.Context) error {
+	edgeDone := make(chan error, 1)
+	go func() { edgeDone <- s.edge.Run(ctx) }()
+	err := s.core.Run(ctx)
+	if eerr := <-edgeDone; err == nil {
+		err = eerr
+	}
+	return err
+}
 
-// Close stops core and then PostgreSQL; it waits for both.
+// Edge returns the running edge.
+func (s *Stack) Edge() *edge.Edge { return s.edge }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Close stops the edge, core and then PostgreSQL; it waits for each.
 func (s *Stack) Close() {
+	if s.edge != nil {
+		_ = s.edge.Close()
+	}
 	if s.core != nil {
 		_ = s.core.Close()
 	}
@@ -185,4 +234,12 @@ func (s *Stack) Close() {
 			s.cfg.Logger.Error("postgres stop failed", "error", err)
 		}
 	}
+}
+
+func (s *Stack) anchorText() string {
+	a, err := s.core.SystemAnchor(context.Background())
+	if err != nil {
+		return "unavailable: " + err.Error()
+	}
+	return syncproto.FormatSigningKey(a)
 }

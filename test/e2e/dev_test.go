@@ -16,7 +16,9 @@ func TestDevStackServesSignsInRotatesAndStopsCleanly(t *testing.T) {
 	addr := "127.0.0.1:" + freePort(t)
 	base := "http://" + addr
 	env := []string{"IAM_BOOTSTRAP_TOKEN=e2e-bootstrap-token-0123456789"}
-	dev := start(t, env, "dev", "--data-dir", dataDir, "--http", addr)
+	edgeAddr := "127.0.0.1:" + freePort(t)
+	devArgs := []string{"dev", "--data-dir", dataDir, "--http", addr, "--edge-http", edgeAddr, "--leaf", "127.0.0.1:" + freePort(t)}
+	dev := start(t, env, devArgs...)
 	waitReady(t, base+"/readyz", 2*time.Minute)
 	if out := dev.Output(); !strings.Contains(out, "bootstrap token e2e-bootstrap-token-0123456789") || !strings.Contains(out, "alice") {
 		t.Fatalf("banner lacks the token or demo sign-ins:\n%s", out)
@@ -37,6 +39,22 @@ func TestDevStackServesSignsInRotatesAndStopsCleanly(t *testing.T) {
 		t.Fatalf("demo login = %d", resp.StatusCode)
 	}
 
+	// The dev edge replicates the demo tenant (signed deltas over the TLS leaf link).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ready struct {
+			Tenants   int    `json:"tenants"`
+			StreamSeq uint64 `json:"stream_seq"`
+		}
+		if getJSON(t, "http://"+edgeAddr+"/readyz", &ready) == 200 && ready.Tenants == 1 && ready.StreamSeq > 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev edge did not replicate the demo tenant: %+v", ready)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// iam admin rotates the demo tenant's keys through the API.
 	admin := append(env, "IAM_CORE_URL="+base)
 	out := run(t, admin, "admin", "keys", "rotate", "--tenant", "demo", "--force")
@@ -51,7 +69,7 @@ func TestDevStackServesSignsInRotatesAndStopsCleanly(t *testing.T) {
 	assertNoPostgres(t, dataDir)
 
 	// A second run reuses the data directory: same tenant, no reseed.
-	dev2 := start(t, env, "dev", "--data-dir", dataDir, "--http", addr)
+	dev2 := start(t, env, devArgs...)
 	waitReady(t, base+"/readyz", 2*time.Minute)
 	if out := run(t, admin, "admin", "tenants", "list"); strings.Count(out, `"slug"`) != 1 {
 		t.Fatalf("tenants after restart: %s", out)

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/melmastoon/iam/test/pgtest"
 )
 
 // iamBinary is the binary under test, built by TestMain.
@@ -24,7 +26,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: build iam:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	defer os.RemoveAll(dir)
+	pgtest.Main(m) // runs the tests, stops the shared PostgreSQL, exits
 }
