@@ -53,8 +53,11 @@ type Config struct {
 	Auth auth.Config
 	// Hub, when set, embeds the NATS hub (JetStream stream of deltas, leaf
 	// listener for edges); its DataDir and Logger default from core.
-	Hub    *hub.Config
-	Logger *slog.Logger
+	Hub *hub.Config
+	// RemoteHub, when set instead of Hub, is another core's hub this
+	// instance publishes through (nats://host:port of its client listener).
+	RemoteHub RemoteHub
+	Logger    *slog.Logger
 	Now    func() time.Time
 }
 
@@ -91,6 +94,17 @@ func NewBootstrapToken() string {
 	return "iam_bt_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
+// RemoteHub names a hub in another process and the credentials to use.
+type RemoteHub struct {
+	URL, User, Password string
+}
+
+// hubLink is the hub this core publishes through, embedded or remote.
+type hubLink interface {
+	relay.Hub
+	Close()
+}
+
 // Core is a running central service.
 type Core struct {
 	cfg      Config
@@ -99,7 +113,8 @@ type Core struct {
 	metrics  *obs.Metrics
 	tp       *sdktrace.TracerProvider
 	auth     *auth.Service
-	hub      *hub.Hub
+	hub      *hub.Hub // the embedded hub, if any
+	link     hubLink  // the hub deltas go through (embedded or remote)
 	relay    *relay.Relay
 	listener net.Listener
 	srv      *http.Server
@@ -169,28 +184,38 @@ func (c *Core) Store() *store.Store { return c.store }
 // Auth exposes the sign-in service (for seeding and tests).
 func (c *Core) Auth() *auth.Service { return c.auth }
 
-// startHub embeds the NATS hub when configured.
+// startHub embeds the NATS hub, or dials another core's, when configured,
+// and prepares the relay on it.
 func (c *Core) startHub(ctx context.Context) error {
-	if c.cfg.Hub == nil {
+	switch {
+	case c.cfg.Hub != nil:
+		hc := *c.cfg.Hub
+		if hc.Logger == nil {
+			hc.Logger = c.log
+		}
+		h, err := hub.New(hc)
+		if err != nil {
+			return err
+		}
+		if err := h.Start(ctx); err != nil {
+			return err
+		}
+		c.hub, c.link = h, h
+	case c.cfg.RemoteHub.URL != "":
+		r, err := hub.Dial(ctx, c.cfg.RemoteHub.URL, c.cfg.RemoteHub.User, c.cfg.RemoteHub.Password, c.log)
+		if err != nil {
+			return err
+		}
+		c.link = r
+	default:
 		return nil
 	}
-	hc := *c.cfg.Hub
-	if hc.Logger == nil {
-		hc.Logger = c.log
-	}
-	h, err := hub.New(hc)
-	if err != nil {
-		return err
-	}
-	if err := h.Start(ctx); err != nil {
-		return err
-	}
-	c.hub = h
-	c.relay, err = relay.New(relay.Config{Store: c.store, DatabaseURL: c.cfg.DatabaseURL, Hub: h, KEK: c.cfg.KEK,
+	var err error
+	c.relay, err = relay.New(relay.Config{Store: c.store, DatabaseURL: c.cfg.DatabaseURL, Hub: c.link, KEK: c.cfg.KEK,
 		Logger: c.log, Registry: c.metrics.Registry, Now: c.cfg.Now})
 	if err != nil {
-		h.Close()
-		c.hub = nil
+		c.link.Close()
+		c.hub, c.link = nil, nil
 	}
 	return err
 }
@@ -209,17 +234,17 @@ func (c *Core) Hub() *hub.Hub { return c.hub }
 
 // streamHead reports the last sequence of the delta stream (0 without a hub).
 func (c *Core) streamHead(ctx context.Context) (uint64, error) {
-	if c.hub == nil {
+	if c.link == nil {
 		return 0, nil
 	}
-	return c.hub.LastSequence(ctx)
+	return c.link.LastSequence(ctx)
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
 func (c *Core) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	var relayDone chan error
-	if c.hub != nil {
+	if c.link != nil {
 		if err := c.watchEdges(ctx); err != nil {
 			return err
 		}
@@ -298,8 +323,8 @@ func (c *Core) rotateAllKeys(ctx context.Context) {
 
 // Close stops the hub, releases the store and flushes traces.
 func (c *Core) Close() error {
-	if c.hub != nil {
-		c.hub.Close()
+	if c.link != nil {
+		c.link.Close()
 	}
 	c.store.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -22,7 +22,7 @@ var edgeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 // watchEdges records every edge status report until ctx ends.
 func (c *Core) watchEdges(ctx context.Context) error {
 	reports := make(chan *nats.Msg, 256)
-	sub, err := c.hub.Conn().ChanSubscribe(EdgeStatusSubject, reports)
+	sub, err := c.link.Conn().ChanSubscribe(EdgeStatusSubject, reports)
 	if err != nil {
 		return err
 	}

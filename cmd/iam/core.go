@@ -40,6 +40,8 @@ func runCore(ctx context.Context, args []string, log *slog.Logger) error {
 	tlsCert := fs.String("leaf-tls-cert", "", "PEM certificate of the leaf listener (TLS when set)")
 	tlsKey := fs.String("leaf-tls-key", "", "PEM key of the leaf listener")
 	anchorFile := fs.String("anchor-file", "", "write the delta trust anchor (<kid>:<key>) for iam edge --trust-anchor here")
+	hubURL := fs.String("hub-url", "", "publish through another core's hub (nats://HOST:PORT) instead of embedding one")
+	hubUser := fs.String("hub-user", envOr("IAM_HUB_USER", "core"), "hub client user for other core instances; password from IAM_HUB_PASSWORD")
 	cfg.BootstrapToken = envOr("IAM_BOOTSTRAP_TOKEN", "")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,7 +51,12 @@ func runCore(ctx context.Context, args []string, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		if pw := os.Getenv("IAM_HUB_PASSWORD"); pw != "" {
+			hc.ClientUsers = []hub.LeafCredential{{User: *hubUser, Password: pw}}
+		}
 		cfg.Hub = hc
+	} else if *hubURL != "" {
+		cfg.RemoteHub = core.RemoteHub{URL: *hubURL, User: *hubUser, Password: os.Getenv("IAM_HUB_PASSWORD")}
 	}
 	cfg.Auth.PasswordParams = password.Params{MemoryKiB: uint32(*memKiB), Time: uint32(*passes), Threads: uint8(*threads),
 		SaltLen: def.SaltLen, KeyLen: def.KeyLen}

@@ -76,11 +76,17 @@ func (h *Hub) LastSequence(ctx context.Context) (uint64, error) {
 // headers (traceparent, …) are copied; PublishDelta never modifies them.
 func (h *Hub) PublishDelta(ctx context.Context, subject string, data []byte, msgID string,
 	expectedLastSeq uint64, headers nats.Header) (uint64, error) {
-	if err := h.checkDelta(subject, data, msgID); err != nil {
-		return 0, err
-	}
 	js, err := h.jetStream()
 	if err != nil {
+		return 0, err
+	}
+	return publishDelta(ctx, js, h.cfg.StreamMaxMsgSize, subject, data, msgID, expectedLastSeq, headers)
+}
+
+// publishDelta is PublishDelta on any JetStream handle (embedded or remote).
+func publishDelta(ctx context.Context, js jetstream.JetStream, maxMsgSize int32, subject string, data []byte,
+	msgID string, expectedLastSeq uint64, headers nats.Header) (uint64, error) {
+	if err := checkDelta(maxMsgSize, subject, data, msgID); err != nil {
 		return 0, err
 	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: copyHeader(headers)}
@@ -92,14 +98,14 @@ func (h *Hub) PublishDelta(ctx context.Context, subject string, data []byte, msg
 	return ack.Sequence, nil
 }
 
-func (h *Hub) checkDelta(subject string, data []byte, msgID string) error {
+func checkDelta(maxMsgSize int32, subject string, data []byte, msgID string) error {
 	if msgID == "" {
 		return ErrMissingMsgID
 	}
 	if !strings.HasPrefix(subject, SubjectPrefix) || len(subject) == len(SubjectPrefix) {
 		return fmt.Errorf("%w: %q", ErrSubjectOutsideStream, subject)
 	}
-	if len(data) > int(h.cfg.StreamMaxMsgSize) {
+	if len(data) > int(maxMsgSize) {
 		return fmt.Errorf("%w: %d bytes", ErrMessageTooLarge, len(data))
 	}
 	return nil
