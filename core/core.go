@@ -58,7 +58,7 @@ type Config struct {
 	// instance publishes through (nats://host:port of its client listener).
 	RemoteHub RemoteHub
 	Logger    *slog.Logger
-	Now    func() time.Time
+	Now       func() time.Time
 }
 
 // CheckAndSetDefaults validates c and fills in defaults.
