@@ -51,6 +51,10 @@ type Config struct {
 	Logger       *slog.Logger
 	Now          func() time.Time
 	MaxStaleness time.Duration // past it /readyz fails; 0 = report only
+	// OnApplied, if set, is called after each delta is committed to the
+	// replica (the decision engine subscribes; benchmarks measure latency).
+	// It runs on the consumer goroutine: keep it short.
+	OnApplied func(replica.Applied)
 }
 
 // CheckAndSetDefaults validates c and fills in defaults.
@@ -104,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Edge, error) {
 	e.counters = newCounters(e.metrics.Registry)
 	var err error
 	e.replica, err = replica.Open(ctx, replica.Config{Path: filepath.Join(cfg.DataDir, "replica.db"),
-		SystemAnchor: cfg.TrustAnchor, Logger: cfg.Logger, Registry: e.metrics.Registry, Now: cfg.Now})
+		SystemAnchor: cfg.TrustAnchor, Logger: cfg.Logger, Registry: e.metrics.Registry, Now: cfg.Now, OnApplied: cfg.OnApplied})
 	if err != nil {
 		return nil, err
 	}
