@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/store"
 )
@@ -125,3 +126,6 @@ func setDuration(d *time.Duration, def time.Duration) {
 		*d = def
 	}
 }
+
+// *hub.Hub is the production Hub.
+var _ Hub = (*hub.Hub)(nil)
