@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/melmastoon/iam/internal/natslog"
 )
 
 // Hub is core's embedded NATS server with the delta stream. Create it with
@@ -77,8 +79,8 @@ func (h *Hub) start(ctx context.Context) error {
 		return fmt.Errorf("hub: new server: %w", err)
 	}
 	h.srv = srv
-	log := serverLogger{log: h.cfg.Logger}
-	srv.SetLoggerV2(log, log.log.Enabled(ctx, slog.LevelDebug), log.log.Enabled(ctx, slog.LevelDebug-4), false)
+	log := natslog.Logger{Log: h.cfg.Logger}
+	srv.SetLoggerV2(log, log.Log.Enabled(ctx, slog.LevelDebug), log.Log.Enabled(ctx, slog.LevelDebug-4), false)
 	srv.Start()
 	if !srv.ReadyForConnections(readyWait(ctx, h.cfg.ReadyTimeout)) {
 		return ErrNotReady

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/melmastoon/iam/internal/natslog"
 )
 
 // Leaf is the edge's embedded NATS leaf node. Create it with New, run it
@@ -67,8 +69,8 @@ func (l *Leaf) start(ctx context.Context) error {
 		return fmt.Errorf("leaf: new server: %w", err)
 	}
 	l.srv = srv
-	log := serverLogger{log: l.cfg.Logger}
-	srv.SetLoggerV2(log, log.log.Enabled(ctx, slog.LevelDebug), log.log.Enabled(ctx, slog.LevelDebug-4), false)
+	log := natslog.Logger{Log: l.cfg.Logger}
+	srv.SetLoggerV2(log, log.Log.Enabled(ctx, slog.LevelDebug), log.Log.Enabled(ctx, slog.LevelDebug-4), false)
 	srv.Start()
 	if !srv.ReadyForConnections(readyWait(ctx, l.cfg.ReadyTimeout)) {
 		return ErrNotReady
