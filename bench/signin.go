@@ -52,6 +52,7 @@ type SigninOptions struct {
 // scenarioAliases expand to several scenarios in -scenario.
 var scenarioAliases = map[string][]string{
 	"signin": {"login-ceiling", "login-open", "login-storm", "refresh", "jwks"},
+	"deltas": {"delta-latency", "delta-rate"},
 }
 
 func registerSigninFlags(fs *flag.FlagSet, o *SigninOptions) {
@@ -263,8 +264,10 @@ func (f *signinFixture) do(req *http.Request) callResult {
 		return out
 	}
 	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(raw, &out.Tokens); err != nil || out.Tokens.RefreshToken == "" {
-			out.Err = fmt.Errorf("bad token answer: %v: %.100s", err, raw)
+		if err := json.Unmarshal(raw, &out.Tokens); err != nil {
+			out.Err = fmt.Errorf("bad token answer: %w: %.100s", err, raw)
+		} else if out.Tokens.RefreshToken == "" {
+			out.Err = fmt.Errorf("token answer without refresh_token: %.100s", raw)
 		}
 		return out
 	}

@@ -52,11 +52,11 @@ func Open(ctx context.Context, cfg Config) (*Replica, error) {
 	r := &Replica{cfg: cfg, log: cfg.Logger, writer: writer, reader: reader, chains: map[string]*tenantChain{},
 		stmts: &stmtCache{db: writer, stmts: map[string]*sql.Stmt{}}}
 	if err := r.load(ctx); err != nil {
-		r.closeDBs()
+		_ = r.closeDBs()
 		return nil, err
 	}
 	if r.metrics, err = newMetrics(cfg.Registry, r.maxStalenessSeconds); err != nil {
-		r.closeDBs()
+		_ = r.closeDBs()
 		return nil, fmt.Errorf("replica: metrics: %w", err)
 	}
 	r.metrics.seq.Set(float64(r.cursor))
