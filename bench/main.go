@@ -30,6 +30,8 @@ type Options struct {
 	ColdRuns       int
 	// Signin holds the flags of the sign-in scenarios (signin.go).
 	Signin SigninOptions
+	// Delta holds the flags of the delta scenarios (scen_deltas.go).
+	Delta DeltaOptions
 
 	// explicit holds the flags given on the command line (name=value), for
 	// the per-scenario reproduce command.
@@ -120,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.MutMaxOps, "mut-max", 100000, "mutations: cap on requests per kind and concurrency")
 	fs.IntVar(&o.ColdRuns, "coldstart-runs", 0, "coldstart: runs each of fresh and warm (default 3; -quick 1)")
 	registerSigninFlags(fs, &o.Signin)
+	registerDeltaFlags(fs, &o.Delta)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench [flags]   (see bench/README.md)")
 		fs.PrintDefaults()
@@ -149,6 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		o.ColdRuns = pick(o.Quick, 1, 3)
 	}
 	if err := o.Signin.setDefaults(o.Quick); err != nil {
+		return o, err
+	}
+	if err := o.Delta.setDefaults(o.Quick); err != nil {
 		return o, err
 	}
 	if o.LoadWorkers < 1 || o.MutMaxOps < 1 {

@@ -40,6 +40,10 @@ var scenarios = []Scenario{
 		Description: "refresh-token rotation at 100 concurrent sessions (each with its latest token)"},
 	{Name: "jwks", Run: runJWKS,
 		Description: "GET jwks.json and openid-configuration, 16 closed-loop clients"},
+	{Name: "delta-latency", Run: runDeltaLatency,
+		Description: "commit at core → applied at the edge, open loop at constant rates (core + hub + relay + edge in-process)"},
+	{Name: "delta-rate", Run: runDeltaRate,
+		Description: "highest sustained delta rate end to end: N account creates as fast as possible, first commit → last applied at the edge"},
 }
 
 // selectScenarios resolves a comma-separated list ("" means the foundation set).
