@@ -248,6 +248,9 @@ func (c *Core) Run(ctx context.Context) error {
 		if err := c.watchEdges(ctx); err != nil {
 			return err
 		}
+		if err := c.serveSnapshots(ctx); err != nil {
+			return err
+		}
 		relayDone = make(chan error, 1)
 		go func() { relayDone <- c.relay.Run(ctx) }()
 	}

@@ -19,6 +19,16 @@ func (e *Edge) consume(ctx context.Context) {
 		if err := e.leaf.WaitConnected(ctx); err != nil {
 			return
 		}
+		if err := e.bootstrap(ctx); err != nil && !errors.Is(err, errNoSnapshots) {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.WarnContext(ctx, "snapshot bootstrap failed; retrying", "error", err)
+			sleep(ctx, time.Second)
+			continue
+		} else if err != nil {
+			e.log.WarnContext(ctx, "no snapshot responder; consuming the stream from the cursor")
+		}
 		e.setConnected(true)
 		cons, err := e.leaf.Consumer(ctx, "edge-"+e.cfg.Name, e.replica.StreamCursor()+1)
 		if err != nil {
