@@ -348,7 +348,9 @@ func (r *deltaRig) committedBetween(from, to time.Time) []string {
 func (r *deltaRig) Close() {
 	if r.edge != nil {
 		r.edgeStop()
-		<-r.edgeDone
+		if err := <-r.edgeDone; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: edge stopped:", err)
+		}
 		_ = r.edge.Close()
 	}
 	if r.obs != nil {

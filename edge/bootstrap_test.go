@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,12 +95,12 @@ func TestRequestSnapshotRefusesDisorder(t *testing.T) {
 
 func TestRequestWithoutResponder(t *testing.T) {
 	nc := testConn(t)
-	if _, err := requestTenants(context.Background(), nc); err != errNoSnapshots {
+	if _, err := requestTenants(context.Background(), nc); !errors.Is(err, errNoSnapshots) {
 		t.Fatalf("err = %v, want errNoSnapshots", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := requestSnapshot(ctx, nc, "t1"); err != errNoSnapshots {
+	if _, err := requestSnapshot(ctx, nc, "t1"); !errors.Is(err, errNoSnapshots) {
 		t.Fatalf("err = %v, want errNoSnapshots", err)
 	}
 }
