@@ -329,3 +329,32 @@ func TestRehashOnLoginWhenParametersChange(t *testing.T) {
 		t.Fatalf("hash not upgraded: %s → %s", before, after)
 	}
 }
+
+// Invariant 4: the idempotent replay of a sign-in stores no token and no
+// password in the clear — the request only as a hash, the response sealed.
+func TestIdempotentLoginStoresNothingInTheClear(t *testing.T) {
+	f := newSignin(t)
+	req := coretest.Request{Method: "POST", Path: "/api/v1/tenants/acme/auth/login", NoAuth: true,
+		Body: map[string]string{"username": "alice", "password": alicePassword}, Header: map[string]string{"Idempotency-Key": "login-once"}}
+	first := f.c.Do(req)
+	again := f.c.Do(req)
+	if first.Status != 200 || again.Status != 200 || !bytes.Equal(first.Body, again.Body) || again.Header.Get("Idempotency-Replayed") != "true" {
+		t.Fatalf("replay = %d/%d, same body %v", first.Status, again.Status, bytes.Equal(first.Body, again.Body))
+	}
+	var tok tokens
+	first.Decode(t, &tok)
+	var stored, hash []byte
+	err := f.c.DB.AdminConn(t).QueryRow(context.Background(),
+		`SELECT response_body, request_hash FROM idempotency_keys WHERE key = 'login-once'`).Scan(&stored, &hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, secret := range map[string]string{"access token": tok.AccessToken, "refresh token": tok.RefreshToken, "password": alicePassword} {
+		if bytes.Contains(stored, []byte(secret)) || bytes.Contains(hash, []byte(secret)) {
+			t.Errorf("the %s is stored in the clear", name)
+		}
+	}
+	if len(hash) != 32 || len(stored) == 0 {
+		t.Fatalf("request hash %d bytes, sealed response %d bytes", len(hash), len(stored))
+	}
+}
