@@ -92,12 +92,26 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return key, nil
 }
 
-// requestHash binds a key to the method, the path and the exact body.
+// requestHash binds a key to the caller, the method, the path and the
+// exact body: another caller reusing the key gets 422, never the stored
+// response (which may hold the first caller's secrets).
 func requestHash(r *http.Request, body []byte) []byte {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
+	fmt.Fprintf(h, "%s\n%s %s\n", callerID(r), r.Method, r.URL.Path)
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// callerID names the authenticated caller ("-" for public routes).
+func callerID(r *http.Request) string {
+	c := callerOf(r)
+	switch {
+	case c.bootstrap:
+		return "bootstrap"
+	case c.principal.Account != (store.AccountID{}):
+		return "account:" + c.principal.Account.String()
+	}
+	return "-"
 }
 
 func encodeResult(res result) (store.StoredResponse, error) {

@@ -358,3 +358,24 @@ func TestIdempotentLoginStoresNothingInTheClear(t *testing.T) {
 		t.Fatalf("request hash %d bytes, sealed response %d bytes", len(hash), len(stored))
 	}
 }
+
+// Another account reusing someone's Idempotency-Key never sees the stored
+// response (here: a TOTP secret).
+func TestIdempotencyKeyIsBoundToTheCaller(t *testing.T) {
+	f := newSignin(t)
+	f.c.MustCreate("/api/v1/tenants/acme/accounts", map[string]any{"username": "mallory", "email": "m@acme.example", "password": "mallory-password-77"})
+	alice := f.mustLogin(t, "alice", alicePassword)
+	mallory := f.mustLogin(t, "mallory", "mallory-password-77")
+	req := coretest.Request{Method: "POST", Path: "/api/v1/tenants/acme/auth/mfa/totp", Header: map[string]string{"Idempotency-Key": "enroll-1"}}
+	first := f.c.As(alice.AccessToken, req)
+	if first.Status != 201 {
+		t.Fatalf("alice enroll = %d %s", first.Status, first.Body)
+	}
+	other := f.c.As(mallory.AccessToken, req)
+	if other.Status != http.StatusUnprocessableEntity || bytes.Contains(other.Body, []byte(first.JSON()["secret"].(string))) {
+		t.Fatalf("mallory with alice's key = %d %s; want 422 without alice's secret", other.Status, other.Body)
+	}
+	if again := f.c.As(alice.AccessToken, req); again.Status != 201 || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("alice's own replay = %d", again.Status)
+	}
+}

@@ -34,7 +34,7 @@ func (s *Server) staged(w http.ResponseWriter, r *http.Request, slug string, bod
 		writeStored(w, out)
 		return nil
 	}
-	if stored, err := s.claimStaged(r.Context(), slug, key, requestHash(r, body)); err != nil || stored != nil {
+	if stored, err := s.claimStaged(r, slug, key, requestHash(r, body)); err != nil || stored != nil {
 		if err == nil {
 			w.Header().Set("Idempotency-Replayed", "true")
 			writeStored(w, *stored)
@@ -43,8 +43,9 @@ func (s *Server) staged(w http.ResponseWriter, r *http.Request, slug string, bod
 	}
 	res, err := process()
 	if err != nil {
-		_ = s.cfg.Store.InTenantSlug(context.WithoutCancel(r.Context()), slug, func(tx *store.Tx) error {
-			return tx.ReleaseIdempotencyKey(r.Context(), key)
+		rctx := context.WithoutCancel(r.Context())
+		_ = s.cfg.Store.InTenantSlug(rctx, slug, func(tx *store.Tx) error {
+			return tx.ReleaseIdempotencyKey(rctx, key)
 		})
 		return err
 	}
@@ -57,7 +58,7 @@ func (s *Server) staged(w http.ResponseWriter, r *http.Request, slug string, bod
 	for k, v := range out.Headers {
 		sealed.Headers[k] = v
 	}
-	if sealed.Body, err = s.cfg.Auth.Seal(r.Context(), slug, key, out.Body); err != nil {
+	if sealed.Body, err = s.cfg.Auth.Seal(r.Context(), slug, callerID(r)+"\n"+key, out.Body); err != nil {
 		return err
 	}
 	err = s.cfg.Store.InTenantSlug(r.Context(), slug, func(tx *store.Tx) error { return tx.StoreResponse(r.Context(), key, sealed) })
@@ -70,7 +71,8 @@ func (s *Server) staged(w http.ResponseWriter, r *http.Request, slug string, bod
 
 // claimStaged claims key; it returns the stored response of a finished
 // duplicate, or a problem for one still running.
-func (s *Server) claimStaged(ctx context.Context, slug, key string, hash []byte) (*store.StoredResponse, error) {
+func (s *Server) claimStaged(r *http.Request, slug, key string, hash []byte) (*store.StoredResponse, error) {
+	ctx := r.Context()
 	var stored *store.StoredResponse
 	err := s.cfg.Store.InTenantSlug(ctx, slug, func(tx *store.Tx) (err error) {
 		stored, err = tx.ClaimIdempotencyKey(ctx, key, hash)
@@ -84,7 +86,7 @@ func (s *Server) claimStaged(ctx context.Context, slug, key string, hash []byte)
 			Detail: "a request with this Idempotency-Key is still being processed"}
 	}
 	if stored.Headers[sealedMarker] != "" {
-		if stored.Body, err = s.cfg.Auth.Open(ctx, slug, key, stored.Body); err != nil {
+		if stored.Body, err = s.cfg.Auth.Open(ctx, slug, callerID(r)+"\n"+key, stored.Body); err != nil {
 			return nil, err
 		}
 		delete(stored.Headers, sealedMarker)
