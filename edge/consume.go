@@ -79,18 +79,88 @@ func (e *Edge) handle(ctx context.Context, msg jetstream.Msg) bool {
 	if seq > e.replica.StreamCursor()+1 && !e.repair(ctx, e.replica.StreamCursor()+1, seq-1) {
 		return false
 	}
-	err = e.apply(ctx, seq, msg.Subject(), msg.Data(), msg.Headers())
-	if err != nil && ctx.Err() != nil {
-		return false
+	err = e.applyOrResync(ctx, seq, msg.Subject(), msg.Data(), msg.Headers())
+	if errors.Is(err, errResyncLater) || (err != nil && ctx.Err() != nil) {
+		return false // not acked: the consumer redelivers it
 	}
 	_ = msg.Ack()
 	return true
 }
 
-// apply verifies and applies one stream message. A rejected message is
-// counted and logged by the replica and skipped here: it never changes the
-// replica, and the chain rejects whatever would depend on it.
+// errResyncLater means a tenant's chain needs a snapshot that could not be
+// had now (core unreachable): the message stays unacknowledged and the
+// replica unchanged, and the consumer retries.
+var errResyncLater = errors.New("edge: tenant resync pending")
+
+// applyOrResync applies one message from the consumer. A delta that does
+// not continue its tenant's chain (a gap or a broken chain: something was
+// missed) never gets skipped: the tenant is resynchronised from a signed
+// snapshot first, so revocations after the hole still arrive (invariant 2).
+func (e *Edge) applyOrResync(ctx context.Context, seq uint64, subject string, data []byte, h map[string][]string) error {
+	err := e.tryApply(ctx, seq, subject, data, h)
+	tenant, broken := chainHole(err)
+	if !broken {
+		if err != nil {
+			return e.skipRejected(ctx, seq, subject, err)
+		}
+		return nil
+	}
+	e.log.WarnContext(ctx, "tenant chain has a hole; resynchronising from a snapshot", "tenant", tenant,
+		"stream_seq", seq, "reason", replica.Reason(err))
+	if rerr := e.resyncTenant(ctx, tenant); rerr != nil {
+		e.counters.resyncs.WithLabelValues("failed").Inc()
+		e.log.WarnContext(ctx, "tenant resync failed; will retry", "tenant", tenant, "error", rerr)
+		sleep(ctx, time.Second)
+		return errResyncLater
+	}
+	e.counters.resyncs.WithLabelValues("ok").Inc()
+	// The snapshot normally covers this message; if not, apply it now.
+	if err := e.tryApply(ctx, seq, subject, data, h); err != nil {
+		if _, still := chainHole(err); still {
+			return errResyncLater
+		}
+		return e.skipRejected(ctx, seq, subject, err)
+	}
+	return nil
+}
+
+// chainHole reports the tenant whose chain err says is missing deltas.
+func chainHole(err error) (string, bool) {
+	var re *replica.RejectError
+	if err == nil || !errors.As(err, &re) || re.Tenant == "" {
+		return "", false
+	}
+	return re.Tenant, errors.Is(err, syncproto.ErrGap) || errors.Is(err, syncproto.ErrChainBroken)
+}
+
+// resyncTenant loads a fresh signed snapshot of tenant. Other tenants'
+// messages up to the snapshot's stream position are applied first, so
+// moving the cursor there loses nothing.
+func (e *Edge) resyncTenant(ctx context.Context, tenant string) error {
+	snap, err := requestSnapshot(ctx, e.leaf.Conn(), tenant)
+	if err != nil {
+		return err
+	}
+	if snap.streamSeq > e.replica.StreamCursor() {
+		if err := e.replayBetween(ctx, snap.streamSeq, map[string]bool{tenant: true}); err != nil {
+			return err
+		}
+	}
+	return e.replica.LoadSnapshot(ctx, snap.chunks, snap.anchor, snap.streamSeq)
+}
+
+// apply verifies and applies one stream message (replays and repairs). A
+// rejected message is counted and logged by the replica and skipped here:
+// it never changes the replica.
 func (e *Edge) apply(ctx context.Context, seq uint64, subject string, data []byte, h map[string][]string) error {
+	if err := e.tryApply(ctx, seq, subject, data, h); err != nil {
+		return e.skipRejected(ctx, seq, subject, err)
+	}
+	return nil
+}
+
+// tryApply hands one message to the replica; it skips nothing.
+func (e *Edge) tryApply(ctx context.Context, seq uint64, subject string, data []byte, h map[string][]string) error {
 	headers := make(map[string]string, len(h))
 	for k, v := range h {
 		if len(v) > 0 {
@@ -98,12 +168,14 @@ func (e *Edge) apply(ctx context.Context, seq uint64, subject string, data []byt
 		}
 	}
 	res, err := e.replica.Apply(ctx, replica.Message{StreamSeq: seq, Subject: subject, Data: data, Headers: headers})
-	if err == nil {
-		if !res.Duplicate {
-			e.counters.lastApplied.Set(float64(e.cfg.Now().UnixMilli()) / 1000)
-		}
-		return nil
+	if err == nil && !res.Duplicate {
+		e.counters.lastApplied.Set(float64(e.cfg.Now().UnixMilli()) / 1000)
 	}
+	return err
+}
+
+// skipRejected moves the cursor past a message the replica refused.
+func (e *Edge) skipRejected(ctx context.Context, seq uint64, subject string, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
@@ -137,7 +209,7 @@ func (e *Edge) repair(ctx context.Context, from, to uint64) bool {
 
 // skipRange advances past stream messages that no longer exist (discarded
 // by the stream's limits); the tenants concerned will need a snapshot,
-// which their chains signal with ErrGap on the next delta.
+// whose chains then report a gap on their next delta and resynchronise from a snapshot (applyOrResync).
 func (e *Edge) skipRange(ctx context.Context, from, to uint64) bool {
 	e.log.ErrorContext(ctx, "stream range unavailable; skipping", "from", from, "to", to)
 	for s := from; s <= to; s++ {

@@ -14,6 +14,7 @@ type counters struct {
 	gapRepairs        *prometheus.CounterVec
 	checkpointRejects *prometheus.CounterVec
 	hubConnected      prometheus.Gauge
+	resyncs           *prometheus.CounterVec
 }
 
 func newCounters(reg prometheus.Registerer) *counters {
@@ -26,8 +27,10 @@ func newCounters(reg prometheus.Registerer) *counters {
 			Help: "Signed checkpoints refused, by reason."}, []string{"reason"}),
 		hubConnected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "edge_hub_connected",
 			Help: "1 while the edge consumes the hub's delta stream."}),
+		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edge_tenant_resyncs_total",
+			Help: "Tenants resynchronised from a snapshot after a hole in their chain (ok, failed)."}, []string{"result"}),
 	}
-	reg.MustRegister(c.lastApplied, c.gapRepairs, c.checkpointRejects, c.hubConnected)
+	reg.MustRegister(c.lastApplied, c.gapRepairs, c.checkpointRejects, c.hubConnected, c.resyncs)
 	return c
 }
 

@@ -84,6 +84,12 @@ func (e *edgeProc) restart(t *testing.T, kill bool) {
 	} else {
 		e.stop(t)
 	}
+	e.startAgain(t)
+}
+
+// startAgain starts a stopped edge with the same arguments.
+func (e *edgeProc) startAgain(t *testing.T) {
+	t.Helper()
 	e.proc = start(e.owner, []string{"IAM_LEAF_PASSWORD=" + e2eLeafPass}, e.args...)
 	waitReady(t, e.base+"/readyz", time.Minute)
 }
