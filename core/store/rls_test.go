@@ -84,7 +84,7 @@ func asServiceRole(t *testing.T, s *store.Store, tenant store.TenantID, fn func(
 	return fn(tx)
 }
 
-var tenantTables = []string{"organizations", "accounts", "permissions", "roles", "role_permissions", "recovery_codes", "mfa_tickets", "refresh_tokens", "signing_keys",
+var tenantTables = []string{"outbox_order", "organizations", "accounts", "permissions", "roles", "role_permissions", "recovery_codes", "mfa_tickets", "refresh_tokens", "signing_keys",
 	"role_bindings", "sessions", "devices", "idempotency_keys", "outbox", "audit_events"}
 
 func TestRLSMatrixNoCrossTenantReadOrWrite(t *testing.T) {

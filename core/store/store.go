@@ -150,7 +150,7 @@ func classify(err error) error {
 			return uniqueViolation(pgErr.ConstraintName)
 		case "23503":
 			return fmt.Errorf("%w: %s", ErrUnknownReference, pgErr.ConstraintName)
-		case "57P01", "57P02", "57P03", "53300":
+		case "57P01", "57P02", "57P03", "53300", "40P01", "40001":
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return err

@@ -83,14 +83,23 @@ type Event struct {
 	Data any
 }
 
-// Emit appends one outbox row in this transaction.
+// Emit appends one outbox row in this transaction. From here to commit the
+// transaction holds its tenant's outbox order: another transaction emitting
+// for the same tenant waits, so deltas leave in commit order.
 func (t *Tx) Emit(ctx context.Context, actor Actor, ev Event) error {
 	data, err := json.Marshal(ev.Data)
 	if err != nil {
 		return fmt.Errorf("store: outbox data: %w", err)
 	}
-	_, err = t.exec(ctx, `INSERT INTO outbox (tenant_id, event_id, type, subject, data, traceparent)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
+	// The tenant's order counter is bumped in the same statement and stays
+	// locked until commit: rows of one tenant commit in counter order
+	// (migrations/postgres/00005_outbox_order.sql).
+	_, err = t.exec(ctx, `WITH n AS (
+			INSERT INTO outbox_order AS oo (tenant_id, last) VALUES ($1, 1)
+			ON CONFLICT (tenant_id) DO UPDATE SET last = oo.last + 1
+			RETURNING last)
+		INSERT INTO outbox (tenant_id, event_id, type, subject, data, traceparent, tenant_order)
+		SELECT $1, $2, $3, $4, $5, $6, n.last FROM n`,
 		t.tenant.UUID, newID(), ev.Type, ev.Subject, data, actor.TraceParent)
 	if err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
