@@ -58,6 +58,11 @@ func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, g st
 	if sess.RevokedAt != nil || now.After(sess.ExpiresAt) || now.After(rt.ExpiresAt) {
 		return Tokens{}, "invalid", ErrInvalidGrant, nil
 	}
+	// Before any replay: a disabled or locked account gets nothing, not
+	// even the pair it was handed a moment ago.
+	if g.AccountStatus != store.AccountActive || (g.LockedUntil != nil && g.LockedUntil.After(now)) {
+		return Tokens{}, "invalid", ErrInvalidGrant, nil
+	}
 	if rt.RotatedAt != nil {
 		if now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace && rt.SuccessorSealed != nil {
 			tok, err := s.openPair(ctx, tx.Tenant(), hash, rt.SuccessorSealed)
@@ -66,9 +71,6 @@ func (s *Service) refreshIn(ctx context.Context, tx *store.Tx, slug string, g st
 		_, err := tx.RevokeSessions(ctx, meta.actor("system"), sess.AccountID, &sid, "session.reuse_detected", "refresh_token_reuse")
 		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked", "tenant", slug, "session_id", sess.ID)
 		return Tokens{}, "reuse_detected", ErrInvalidGrant, err
-	}
-	if g.AccountStatus != store.AccountActive || (g.LockedUntil != nil && g.LockedUntil.After(now)) {
-		return Tokens{}, "invalid", ErrInvalidGrant, nil
 	}
 	tok, err := s.issue(ctx, tx, slug, sess.AccountID, sess.ID, sess.AMR)
 	if err != nil {

@@ -42,6 +42,7 @@ func (t *Tx) AsTenant(ctx context.Context, tenant TenantID, fn func() error) err
 		return err
 	}
 	if err := fn(); err != nil {
+		t.tenant = prev // the statement scope is moot: the transaction is failing
 		return err
 	}
 	return set(prev)
