@@ -15,7 +15,6 @@ var (
 	ErrInvalidGrant       = errors.New("auth: invalid grant")
 	ErrWrongPassword      = errors.New("auth: current password is wrong")
 	ErrTokenInvalid       = errors.New("auth: access token invalid")
-	ErrNoSigningKey       = errors.New("auth: tenant has no signing key")
 )
 
 // RetryError is a refusal that may succeed later (throttling, overload).

@@ -4,18 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/melmastoon/iam/internal/natslog"
+	"github.com/melmastoon/iam/internal/natsembed"
 )
 
 // Hub is core's embedded NATS server with the delta stream. Create it with
@@ -74,16 +74,12 @@ func (h *Hub) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return fmt.Errorf("hub: new server: %w", err)
-	}
-	h.srv = srv
-	log := natslog.Logger{Log: h.cfg.Logger}
-	srv.SetLoggerV2(log, log.Log.Enabled(ctx, slog.LevelDebug), log.Log.Enabled(ctx, slog.LevelDebug-4), false)
-	srv.Start()
-	if !srv.ReadyForConnections(readyWait(ctx, h.cfg.ReadyTimeout)) {
+	h.srv, err = natsembed.Start(ctx, opts, h.cfg.Logger, h.cfg.ReadyTimeout)
+	if errors.Is(err, natsembed.ErrNotReady) {
 		return ErrNotReady
+	}
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
 	}
 	if err := h.connect(); err != nil {
 		return err
@@ -240,16 +236,6 @@ func (h *Hub) jetStream() (jetstream.JetStream, error) {
 		return nil, ErrNotStarted
 	}
 	return h.js, nil
-}
-
-// readyWait is the shorter of limit and the time left in ctx.
-func readyWait(ctx context.Context, limit time.Duration) time.Duration {
-	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl); left < limit {
-			return max(left, time.Millisecond)
-		}
-	}
-	return limit
 }
 
 func randomSecret() (string, error) {

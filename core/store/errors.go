@@ -14,8 +14,6 @@ var (
 	ErrCycle              = errors.New("store: organization cannot move under itself or its descendant")
 	ErrIdempotencyReuse   = errors.New("store: idempotency key reused with a different request")
 	ErrUnavailable        = errors.New("store: database unavailable")
-	ErrNotEmpty           = errors.New("store: organization still has children")
-	ErrInvalidPermission  = errors.New("store: invalid permission name")
 	ErrUnknownReference   = errors.New("store: referenced resource does not exist in this tenant")
 	ErrServiceRoleTooWide = errors.New("store: service role must not be superuser, bypass RLS or own tables")
 )

@@ -2,6 +2,7 @@ package leaf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/melmastoon/iam/internal/natslog"
+	"github.com/melmastoon/iam/internal/natsembed"
 )
 
 // Leaf is the edge's embedded NATS leaf node. Create it with New, run it
@@ -64,16 +65,12 @@ func (l *Leaf) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return fmt.Errorf("leaf: new server: %w", err)
-	}
-	l.srv = srv
-	log := natslog.Logger{Log: l.cfg.Logger}
-	srv.SetLoggerV2(log, log.Log.Enabled(ctx, slog.LevelDebug), log.Log.Enabled(ctx, slog.LevelDebug-4), false)
-	srv.Start()
-	if !srv.ReadyForConnections(readyWait(ctx, l.cfg.ReadyTimeout)) {
+	l.srv, err = natsembed.Start(ctx, opts, l.cfg.Logger, l.cfg.ReadyTimeout)
+	if errors.Is(err, natsembed.ErrNotReady) {
 		return ErrNotReady
+	}
+	if err != nil {
+		return fmt.Errorf("leaf: %w", err)
 	}
 	return l.connect()
 }
@@ -213,14 +210,4 @@ func (l *Leaf) hub() (jetstream.JetStream, error) {
 		return nil, ErrNotStarted
 	}
 	return l.hubJS, nil
-}
-
-// readyWait is the shorter of limit and the time left in ctx.
-func readyWait(ctx context.Context, limit time.Duration) time.Duration {
-	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl); left < limit {
-			return max(left, time.Millisecond)
-		}
-	}
-	return limit
 }

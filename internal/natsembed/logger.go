@@ -1,8 +1,4 @@
-// Package natslog adapts the embedded nats-server's Logger interface to
-// log/slog, for the hub (core) and the leaf node (edge) alike. Messages are
-// formatted by the server, so they go under the "nats_msg" key with one
-// fixed slog message.
-package natslog
+package natsembed
 
 import (
 	"context"
@@ -11,6 +7,8 @@ import (
 )
 
 // Logger implements the nats-server Logger interface on a *slog.Logger.
+// Messages are formatted by the server, so they go under the "nats_msg" key
+// with one fixed slog message.
 type Logger struct {
 	Log *slog.Logger
 }
