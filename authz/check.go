@@ -56,12 +56,15 @@ func (s *Snapshot) decide(tenant TenantID, account AccountID, org OrgID, permiss
 	if r != ReasonGranted {
 		return r
 	}
-	p, ok := s.perms.ids[permission]
-	if !ok {
+	var buf [maxCandidates]uint32
+	ps := s.perms.candidates(permission, &buf)
+	if len(ps) == 0 {
 		return ReasonUnknownPermission
 	}
-	if sub.grants(p) {
-		return ReasonGranted
+	for _, p := range ps {
+		if sub.grants(p) {
+			return ReasonGranted
+		}
 	}
 	return ReasonNoGrant
 }

@@ -194,3 +194,38 @@ func TestDeletedAccountForgetsNothingButGrantsNothing(t *testing.T) {
 		t.Fatal("tenant lost")
 	}
 }
+
+func TestWildcardPermissions(t *testing.T) {
+	e := fixture(t)
+	mustApply(t, e,
+		UpsertRole{Tenant: t1, Role: "wild", Permissions: []string{"news.*", "*", "iam.accounts.*"}},
+		UpsertAccount{Tenant: t1, Account: "wendy", Status: StatusActive},
+		UpsertBinding{Tenant: t1, Binding: "bw", Account: "wendy", Role: "wild", Org: muni1},
+	)
+	tests := []struct {
+		name string
+		org  OrgID
+		perm string
+		want Reason
+	}{
+		{"covers a name below it", muni1, "news.publish", ReasonGranted},
+		{"covers any depth", dist1a, "news.archive.read", ReasonGranted},
+		{"covers a name never named by a role", muni1, "news.brand.new", ReasonGranted},
+		{"the wildcard itself", muni1, "news.*", ReasonGranted},
+		{"inner wildcard", muni1, "iam.accounts.write", ReasonGranted},
+		{"not its parent segment", muni1, "iam.roles.write", ReasonUnknownPermission},
+		{"not the bare prefix", muni1, "news", ReasonUnknownPermission},
+		{"prefix must end at a dot", muni1, "newsroom.edit", ReasonUnknownPermission},
+		{"a bare * is an ordinary name", muni1, "billing.pay", ReasonUnknownPermission},
+		{"still scoped to the subtree", county, "news.publish", ReasonNoGrant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expect(t, e, t1, "wendy", tt.org, tt.perm, tt.want)
+		})
+	}
+	ex := e.Explain(t1, "wendy", dist1a, "news.archive.read")
+	if !ex.Allowed || len(ex.Grants) != 1 || ex.Grants[0].Binding != "bw" {
+		t.Fatalf("Explain = %+v, want the wildcard binding", ex)
+	}
+}

@@ -13,11 +13,15 @@ func (s *Snapshot) Explain(tenant TenantID, account AccountID, org OrgID, permis
 		return Explanation{Decision: d}
 	}
 	sub, _ := s.resolve(tenant, account, org)
-	p := s.perms.ids[permission]
+	var buf [maxCandidates]uint32
+	ps := s.perms.candidates(permission, &buf)
 	var gs []Grant
 	sub.eachGrant(func(b *bindingRef, path []OrgID) {
-		if sub.t.roleHas(b.role, p) {
-			gs = append(gs, sub.grant(b, path))
+		for _, p := range ps {
+			if sub.t.roleHas(b.role, p) {
+				gs = append(gs, sub.grant(b, path))
+				return
+			}
 		}
 	})
 	sortGrants(gs)

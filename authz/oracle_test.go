@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // oracle is a deliberately naive model of the engine: plain maps, copied
@@ -206,13 +207,41 @@ func (o *oracle) check(known permLog, q Query) Reason {
 	if r != ReasonGranted {
 		return r
 	}
-	if !known[q.Permission] {
+	if !knownCovering(known, q.Permission) {
 		return ReasonUnknownPermission
 	}
-	if len(t.effective(q.Account, q.Org)[q.Permission]) > 0 {
+	if len(t.grantsFor(q.Account, q.Org, q.Permission)) > 0 {
 		return ReasonGranted
 	}
 	return ReasonNoGrant
+}
+
+// grantsFor is the set of bindings granting p, directly or by wildcard.
+func (t *oTenant) grantsFor(a AccountID, org OrgID, p string) map[BindingID]bool {
+	out := map[BindingID]bool{}
+	for w, bs := range t.effective(a, org) {
+		if covers(w, p) {
+			for b := range bs {
+				out[b] = true
+			}
+		}
+	}
+	return out
+}
+
+// covers is core's SQL rule, written out literally: w grants p when equal,
+// or when w ends in ".*" and p starts with w minus the "*".
+func covers(w, p string) bool {
+	return w == p || (strings.HasSuffix(w, ".*") && strings.HasPrefix(p, w[:len(w)-1]))
+}
+
+func knownCovering(known permLog, p string) bool {
+	for w := range known {
+		if known[w] && covers(w, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameError reports whether two Apply results agree on the sentinel.

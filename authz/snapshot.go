@@ -18,6 +18,7 @@ func (s *Snapshot) Version() uint64 { return s.version }
 type permTable struct {
 	ids   map[string]uint32
 	names []string
+	wild  bool // some name is a wildcard (see wildcard.go)
 }
 
 // tenantState is everything one tenant owns. Organizations and roles live in

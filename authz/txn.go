@@ -100,12 +100,13 @@ func (tx *txn) internPerm(name string) (uint32, error) {
 		return 0, ErrTooManyPermissions
 	}
 	if !tx.permsOwned {
-		tx.perms = &permTable{ids: maps.Clone(tx.perms.ids), names: append([]string(nil), tx.perms.names...)}
+		tx.perms = &permTable{ids: maps.Clone(tx.perms.ids), names: append([]string(nil), tx.perms.names...), wild: tx.perms.wild}
 		tx.permsOwned = true
 	}
 	i := uint32(len(tx.perms.names))
 	tx.perms.ids[name] = i
 	tx.perms.names = append(tx.perms.names, name)
+	tx.perms.wild = tx.perms.wild || isWildcard(name)
 	return i, nil
 }
 
