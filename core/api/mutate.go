@@ -23,7 +23,7 @@ type result struct {
 type mutation func(tx *store.Tx, body []byte) (result, error)
 
 // mutate runs fn in one transaction in the tenant named by slug (or the
-// global scope when slug is ""), honouring Idempotency-Key on POST: the key is
+// global scope when slug is ""), honouring Idempotency-Key on POST and PUT: the key is
 // claimed in the same transaction as the change, so a replay, a conflicting
 // reuse and a concurrent duplicate are all decided by the database.
 func (s *Server) mutate(w http.ResponseWriter, r *http.Request, slug string, fn mutation) error {
@@ -78,7 +78,7 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, slug string, fn 
 
 func idempotencyKey(r *http.Request) (string, error) {
 	key := r.Header.Get("Idempotency-Key")
-	if key == "" || r.Method != http.MethodPost {
+	if key == "" || r.Method != http.MethodPost && r.Method != http.MethodPut {
 		return "", nil
 	}
 	if len(key) > maxIdempotencyKey {

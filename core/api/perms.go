@@ -17,4 +17,6 @@ const (
 	permSessionWrite = "iam.sessions.write"
 	permKeyRead      = "iam.keys.read"
 	permKeyWrite     = "iam.keys.write"
+	permFlagRead     = "iam.flags.read"
+	permFlagWrite    = "iam.flags.write"
 )

@@ -105,6 +105,7 @@ var storeCodes = []struct {
 	{store.ErrIdempotencyReuse, problem.IdempotencyKeyReused},
 	{store.ErrInvalidID, problem.ValidationInvalidID},
 	{store.ErrSessionNotFound, problem.SessionNotFound},
+	{store.ErrFlagUnknown, problem.FlagUnknown},
 	{store.ErrUnavailable, problem.ServiceUnavailable},
 }
 

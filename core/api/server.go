@@ -131,6 +131,9 @@ func (s *Server) routes() {
 	s.route("PATCH /api/v1/tenants/{tenant}", bootstrap, s.updateTenant)
 	s.route("DELETE /api/v1/tenants/{tenant}", bootstrap, s.deleteTenant)
 	s.route("GET /api/v1/edges", bootstrap, s.listEdges)
+	s.route("POST /api/v1/check", bootstrap, s.check)
+	s.route("POST /api/v1/check/batch", bootstrap, s.checkBatch)
+	s.route("GET /api/v1/permissions", bootstrap, s.permissions)
 
 	s.route("POST /api/v1/tenants/{tenant}/organizations", tenant, s.createOrganization)
 	s.route("GET /api/v1/tenants/{tenant}/organizations", tenant, s.listRootOrganizations)
@@ -165,6 +168,10 @@ func (s *Server) routes() {
 
 	s.route("GET /api/v1/tenants/{tenant}/keys", tenant, s.listKeys)
 	s.route("POST /api/v1/tenants/{tenant}/keys/rotate", tenant, s.rotateKeys)
+
+	s.route("GET /api/v1/tenants/{tenant}/flags", tenant, s.listFlags)
+	s.route("GET /api/v1/tenants/{tenant}/flags/{name}", tenant, s.getFlag)
+	s.route("PUT /api/v1/tenants/{tenant}/flags/{name}", tenant, s.setFlag)
 
 	s.route("POST /api/v1/tenants/{tenant}/auth/login", public, s.login)
 	s.route("POST /api/v1/tenants/{tenant}/auth/mfa", public, s.completeMFA)

@@ -35,6 +35,7 @@ const (
 	recBinding    = "melmastoon.iam.role_binding.created.v1"
 	recSession    = "melmastoon.iam.session.revoked.v1"
 	recSigningKey = "melmastoon.iam.signing_key.published.v1"
+	recFlag       = "melmastoon.iam.feature_flag.set.v1"
 )
 
 // ChainTenants lists the tenants that have a delta chain (those a
@@ -276,5 +277,16 @@ var snapshotQueries = []snapshotQuery{
 			err := rows.Scan(&kid, &pub, &state, &published, &notBefore, &retire)
 			return map[string]any{"kid": kid, "public_key": base64.StdEncoding.EncodeToString(pub), "state": state,
 				"alg": "EdDSA", "published_at": ts(published), "not_before": ts(notBefore), "retire_at": optTS(retire)}, err
+		}},
+	{recFlag, `SELECT name, enabled, rollout_percent, version, updated_at
+		FROM feature_flags WHERE tenant_id = $1 ORDER BY name`,
+		func(rows pgx.Rows) (map[string]any, error) {
+			var name string
+			var enabled bool
+			var pct, version int64
+			var updated time.Time
+			err := rows.Scan(&name, &enabled, &pct, &version, &updated)
+			return map[string]any{"name": name, "enabled": enabled, "rollout_percent": pct, "version": version,
+				"updated_at": ts(updated)}, err
 		}},
 }

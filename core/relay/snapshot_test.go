@@ -21,7 +21,7 @@ import (
 
 // seedTenant writes one tenant's replicated data of every kind: nested
 // organizations, accounts, a role with permissions, bindings, a revoked
-// session and a JWT signing key.
+// session, a JWT signing key and two feature flags (one set twice).
 func (e *env) seedTenant(slug string, accounts int) store.TenantID {
 	e.t.Helper()
 	ctx := testCtx(e.t)
@@ -51,6 +51,15 @@ func (e *env) seedTenant(slug string, accounts int) store.TenantID {
 			if _, err := tx.CreateBinding(ctx, actor, acc.ID, role.ID, org); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.SetFlag(ctx, actor, store.FlagAuthentication, true, 10, nil); err != nil {
+			return err
+		}
+		if _, err := tx.SetFlag(ctx, actor, store.FlagAuthentication, true, 50, nil); err != nil {
+			return err
+		}
+		if _, err := tx.SetFlag(ctx, actor, store.FlagPermissionCaching, false, 0, nil); err != nil {
+			return err
 		}
 		pub := make([]byte, 32)
 		_, _ = rand.Read(pub)
@@ -153,6 +162,15 @@ func TestSnapshotLoadsIntoReplicaWithCoreDigest(t *testing.T) {
 	if err := e.createAccounts("acme", 100, 3); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.store.InTenant(ctx, acme, func(tx *store.Tx) error {
+		if _, err := tx.SetFlag(ctx, actor, store.FlagAuthentication, false, 50, nil); err != nil {
+			return err
+		}
+		_, err := tx.SetFlag(ctx, actor, store.FlagAuthorization, true, 5, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	e.waitAllPublished(30 * time.Second)
 	msgs := e.streamMessages()
 	for _, m := range msgs {
@@ -170,6 +188,14 @@ func TestSnapshotLoadsIntoReplicaWithCoreDigest(t *testing.T) {
 	got, _ := rep.Digest(ctx, acme.String())
 	if want := e.coreDigest(acme); got != want {
 		t.Fatalf("after deltas: replica digest %s, core %s", got, want)
+	}
+	var flags int
+	if err := rep.Reader().QueryRowContext(ctx, `SELECT count(*) FROM feature_flags WHERE tenant_id = ? AND
+		(name = 'iam_authentication_enabled' AND enabled = 0 AND rollout_percent = 50 AND version = 3
+		 OR name = 'iam_authorization_enabled' AND enabled = 1 AND rollout_percent = 5 AND version = 1
+		 OR name = 'iam_permission_caching_enabled' AND enabled = 0 AND rollout_percent = 0 AND version = 1)`,
+		acme.String()).Scan(&flags); err != nil || flags != 3 {
+		t.Fatalf("replica flags after deltas: %d of 3 as expected (err %v)", flags, err)
 	}
 }
 

@@ -17,6 +17,7 @@ func (t *Tx) ReplicaDigest(ctx context.Context) (string, error) {
 		UNION ALL SELECT 'binding ' || id || ' ' || account_id || ' ' || role_id || ' ' || organization_id FROM role_bindings WHERE tenant_id = $1
 		UNION ALL SELECT 'jwtkey ' || kid || ' ' || state FROM signing_keys WHERE tenant_id = $1
 		UNION ALL SELECT 'session_revoked ' || id FROM sessions WHERE tenant_id = $1 AND revoked_at IS NOT NULL
+		UNION ALL SELECT 'flag ' || name || ' ' || enabled::text || ' ' || rollout_percent FROM feature_flags WHERE tenant_id = $1
 	) lines`, t.tenant.UUID).Scan(&d)
 	return d, err
 }

@@ -21,8 +21,9 @@ type matrixTenant struct {
 	role     store.RoleID
 }
 
-// seedMatrix creates 3 tenants with 3 accounts each (and an org, a role and
-// bindings) through the service role.
+// seedMatrix creates 3 tenants with 3 accounts each (and an org, a role,
+// bindings and an iam_authorization_enabled flag at 10, 20, 30 %) through
+// the service role.
 func seedMatrix(t *testing.T, s *store.Store) []matrixTenant {
 	t.Helper()
 	ctx := context.Background()
@@ -50,6 +51,9 @@ func seedMatrix(t *testing.T, s *store.Store) []matrixTenant {
 				return err
 			}
 			mt.role = r.ID
+			if _, err := tx.SetFlag(ctx, actor, store.FlagAuthorization, true, 10*(i+1), nil); err != nil {
+				return err
+			}
 			for j := range 3 {
 				a, err := tx.CreateAccount(ctx, actor, fmt.Sprintf("user%d", j), fmt.Sprintf("u%d@t%d.example", j, i), "")
 				if err != nil {
@@ -85,7 +89,7 @@ func asServiceRole(t *testing.T, s *store.Store, tenant store.TenantID, fn func(
 }
 
 var tenantTables = []string{"outbox_order", "organizations", "accounts", "permissions", "roles", "role_permissions", "recovery_codes", "mfa_tickets", "refresh_tokens", "signing_keys",
-	"role_bindings", "sessions", "devices", "idempotency_keys", "outbox", "audit_events"}
+	"role_bindings", "sessions", "devices", "idempotency_keys", "outbox", "audit_events", "feature_flags"}
 
 func TestRLSMatrixNoCrossTenantReadOrWrite(t *testing.T) {
 	db := pgtest.New(t)

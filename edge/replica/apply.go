@@ -47,6 +47,9 @@ type Applied struct {
 	Type        string // delta type; "" for a snapshot
 	ID          string // envelope id; "" for a snapshot
 	Traceparent string
+	// Time is the delta's signed time: when core committed the change
+	// (core's clock). Zero for a snapshot.
+	Time time.Time
 	// Snapshot: the tenant's state was replaced by a snapshot; reload it
 	// from Reader. Changes is then empty.
 	Snapshot bool
@@ -226,7 +229,7 @@ func (r *Replica) notify(p *pending) {
 		return
 	}
 	r.cfg.OnApplied(Applied{Tenant: p.tenant, StreamSeq: p.streamSeq, Seq: p.env.Seq, Hash: p.env.Hash(),
-		Type: p.env.Type, ID: p.env.ID, Traceparent: p.env.Traceparent, Changes: p.changes})
+		Type: p.env.Type, ID: p.env.ID, Traceparent: p.env.Traceparent, Time: p.env.Timestamp(), Changes: p.changes})
 }
 
 // rejected counts and logs a rejection and returns it as a *RejectError.

@@ -63,6 +63,11 @@ func (c JWTKey) insert(tx execer, tenant string) error {
 		tenant, c.Kid, c.PublicKey, c.Alg, c.State, nullable(c.NotBefore), nullable(c.RetireAt))
 }
 
+func (c FeatureFlag) insert(tx execer, tenant string) error {
+	return tx.exec(`INSERT INTO feature_flags (tenant_id, name, enabled, rollout_percent, version) VALUES (?, ?, ?, ?, ?)`,
+		tenant, c.Name, c.Enabled, c.RolloutPercent, c.Version)
+}
+
 func (Tenant) tables() []string         { return []string{"tenants"} }
 func (Organization) tables() []string   { return []string{"organizations"} }
 func (Account) tables() []string        { return []string{"accounts"} }
@@ -70,6 +75,7 @@ func (Role) tables() []string           { return []string{"roles", "role_permiss
 func (RoleBinding) tables() []string    { return []string{"role_bindings"} }
 func (SessionRevoked) tables() []string { return []string{"revoked_sessions"} }
 func (JWTKey) tables() []string         { return []string{"jwt_keys"} }
+func (FeatureFlag) tables() []string    { return []string{"feature_flags"} }
 
 // bulkLoad replaces the tenant's rows with the snapshot's in one
 // transaction, together with its chain state and the stream cursor.

@@ -58,6 +58,17 @@ type JWTKey struct {
 	RetireAt  string
 }
 
+// FeatureFlag is a feature_flag.set upsert: the rule of one of the
+// tenant's feature flags (docs/feature-flags.md). RolloutPercent is 0-100;
+// the flag is on for an account when Enabled and the account's stable
+// bucket is below RolloutPercent.
+type FeatureFlag struct {
+	Name           string
+	Enabled        bool
+	RolloutPercent int
+	Version        int64
+}
+
 // TenantDeleted is the tenant.deleted tombstone: every row of the tenant
 // goes; its chain stays so later deltas still verify.
 type TenantDeleted struct{ ID string }

@@ -21,6 +21,8 @@ var digestQueries = []string{
 	`SELECT 'binding ' || id || ' ' || account_id || ' ' || role_id || ' ' || organization_id FROM role_bindings WHERE tenant_id = ?`,
 	`SELECT 'jwtkey ' || kid || ' ' || state FROM jwt_keys WHERE tenant_id = ?`,
 	`SELECT 'session_revoked ' || id FROM revoked_sessions WHERE tenant_id = ?`,
+	`SELECT 'flag ' || name || ' ' || CASE enabled WHEN 1 THEN 'true' ELSE 'false' END || ' ' || rollout_percent
+		FROM feature_flags WHERE tenant_id = ?`,
 }
 
 // Digest returns the lower-case hex SHA-256 of the tenant's replicated

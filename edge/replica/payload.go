@@ -3,6 +3,7 @@ package replica
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/melmastoon/iam/syncproto"
@@ -33,7 +34,12 @@ const (
 	TypeSessionRevoked      = "melmastoon.iam.session.revoked.v1"
 	TypeSigningKeyPublished = "melmastoon.iam.signing_key.published.v1"
 	TypeSigningKeyUpdated   = "melmastoon.iam.signing_key.updated.v1"
+	TypeFeatureFlagSet      = "melmastoon.iam.feature_flag.set.v1"
 )
+
+// FlagNames are the feature flags a feature_flag.set delta may name
+// (docs/feature-flags.md); any other name is refused as ErrPayload.
+var FlagNames = []string{"iam_authentication_enabled", "iam_authorization_enabled", "iam_permission_caching_enabled"}
 
 type parser func(fields) (Change, error)
 
@@ -52,6 +58,7 @@ var upserts = map[string]parser{
 	TypeSessionRevoked:      parseSessionRevoked,
 	TypeSigningKeyPublished: parseJWTKey,
 	TypeSigningKeyUpdated:   parseJWTKey,
+	TypeFeatureFlagSet:      parseFeatureFlag,
 }
 
 var tombstones = map[string]parser{
@@ -141,6 +148,20 @@ func parseJWTKey(f fields) (Change, error) {
 	return c, f.err
 }
 
+func parseFeatureFlag(f fields) (Change, error) {
+	c := FeatureFlag{Name: f.text("name"), Enabled: f.bool("enabled"), Version: f.int("version")}
+	pct := f.int("rollout_percent")
+	switch {
+	case f.err != nil:
+	case !slices.Contains(FlagNames, c.Name):
+		f.fail("name", "is not a known feature flag")
+	case pct < 0 || pct > 100:
+		f.fail("rollout_percent", "is not 0-100")
+	}
+	c.RolloutPercent = int(pct)
+	return c, f.err
+}
+
 // fields reads typed fields from a decoded CBOR map, keeping the first
 // error. Unknown fields are ignored: new optional fields roll out
 // producers-last (syncproto/doc.go), but this keeps older edges tolerant.
@@ -198,6 +219,14 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+func (f *fields) bool(name string) bool {
+	b, ok := f.m[name].(bool)
+	if !ok {
+		f.fail(name, "is not a boolean")
+	}
+	return b
 }
 
 func (f *fields) int(name string) int64 {

@@ -157,7 +157,7 @@ func (c JWTKey) write(tx execer, tenant string) error {
 // entityTables are every tenant-scoped table a tenant tombstone empties
 // (tenants itself is keyed by id).
 var entityTables = []string{"organizations", "accounts", "roles", "role_permissions",
-	"role_bindings", "revoked_sessions", "jwt_keys"}
+	"role_bindings", "revoked_sessions", "jwt_keys", "feature_flags"}
 
 func (c TenantDeleted) write(tx execer, tenant string) error {
 	return deleteTenantRows(tx, tenant)
@@ -197,4 +197,10 @@ func execAll(tx execer, tenant, id string, queries ...string) error {
 		}
 	}
 	return nil
+}
+
+func (c FeatureFlag) write(tx execer, tenant string) error {
+	return tx.exec(`INSERT INTO feature_flags (tenant_id, name, enabled, rollout_percent, version) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, name) DO UPDATE SET enabled = excluded.enabled, rollout_percent = excluded.rollout_percent,
+		version = excluded.version`, tenant, c.Name, c.Enabled, c.RolloutPercent, c.Version)
 }

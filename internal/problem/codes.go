@@ -56,6 +56,19 @@ const (
 	OAuthInvalidRequest   Code = "MELMASTOON.IAM.OAUTH.INVALID_REQUEST"
 	OAuthUnsupportedGrant Code = "MELMASTOON.IAM.OAUTH.UNSUPPORTED_GRANT_TYPE"
 	SessionNotFound       Code = "MELMASTOON.IAM.SESSION.NOT_FOUND"
+	TokenMalformed        Code = "MELMASTOON.IAM.TOKEN.MALFORMED"
+	TokenBadSignature     Code = "MELMASTOON.IAM.TOKEN.BAD_SIGNATURE"
+	TokenExpired          Code = "MELMASTOON.IAM.TOKEN.EXPIRED"
+	TokenNotYetValid      Code = "MELMASTOON.IAM.TOKEN.NOT_YET_VALID"
+	TokenUnknownKey       Code = "MELMASTOON.IAM.TOKEN.UNKNOWN_KEY"
+	TokenWrongIssuer      Code = "MELMASTOON.IAM.TOKEN.WRONG_ISSUER"
+	TokenWrongAudience    Code = "MELMASTOON.IAM.TOKEN.WRONG_AUDIENCE"
+	TokenSessionRevoked   Code = "MELMASTOON.IAM.TOKEN.SESSION_REVOKED"
+	TokenAccountInactive  Code = "MELMASTOON.IAM.TOKEN.ACCOUNT_INACTIVE"
+	TokenUnknownTenant    Code = "MELMASTOON.IAM.TOKEN.UNKNOWN_TENANT"
+	EdgeStale             Code = "MELMASTOON.IAM.EDGE.STALE"
+	CheckBatchTooLarge    Code = "MELMASTOON.IAM.CHECK.BATCH_TOO_LARGE"
+	FlagUnknown           Code = "MELMASTOON.IAM.FLAG.UNKNOWN"
 )
 
 // Spec is the HTTP status and title of a code.
@@ -114,6 +127,19 @@ var registry = map[Code]Spec{
 	OAuthInvalidRequest:   {http.StatusBadRequest, "Invalid token request"},
 	OAuthUnsupportedGrant: {http.StatusBadRequest, "Unsupported grant type"},
 	SessionNotFound:       {http.StatusNotFound, "Session not found"},
+	TokenMalformed:        {http.StatusUnauthorized, "Token malformed"},
+	TokenBadSignature:     {http.StatusUnauthorized, "Token signature or algorithm not accepted"},
+	TokenExpired:          {http.StatusUnauthorized, "Token expired"},
+	TokenNotYetValid:      {http.StatusUnauthorized, "Token not valid yet"},
+	TokenUnknownKey:       {http.StatusUnauthorized, "Token signed by an unknown or retired key"},
+	TokenWrongIssuer:      {http.StatusUnauthorized, "Token issuer not accepted"},
+	TokenWrongAudience:    {http.StatusUnauthorized, "Token audience not accepted"},
+	TokenSessionRevoked:   {http.StatusUnauthorized, "Session revoked"},
+	TokenAccountInactive:  {http.StatusUnauthorized, "Account unknown, locked or disabled"},
+	TokenUnknownTenant:    {http.StatusUnauthorized, "Tenant unknown or deleted"},
+	EdgeStale:             {http.StatusServiceUnavailable, "Edge replica too stale to decide"},
+	CheckBatchTooLarge:    {http.StatusBadRequest, "Too many checks in one batch"},
+	FlagUnknown:           {http.StatusNotFound, "Unknown feature flag"},
 }
 
 // Lookup returns the spec of a registered code.
