@@ -44,7 +44,7 @@ tools/node_modules: tools/package.json tools/package-lock.json
 	@touch tools/node_modules
 
 lint-contracts: tools/node_modules
-	tools/node_modules/.bin/spectral lint --fail-severity=warn --ruleset openapi/.spectral.yaml openapi/iam-service.yaml
+	tools/node_modules/.bin/spectral lint --fail-severity=warn --ruleset openapi/.spectral.yaml openapi/iam-service.yaml openapi/iam-edge.yaml
 	@if [ -f asyncapi/iam-service.yaml ]; then CI=true tools/node_modules/.bin/asyncapi validate asyncapi/iam-service.yaml; fi
 
 ## bench: system scenarios with a printed report (see bench/README.md)

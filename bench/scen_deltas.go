@@ -190,7 +190,7 @@ func startDeltaRig(ctx context.Context, env *Env, res *Result, dbName, slug stri
 	}
 	r.edge, err = edge.New(ctx, edge.Config{Name: "bench-edge", DataDir: filepath.Join(dir, "edge"),
 		HubLeafURL: c.Hub().LeafURL(), User: deltaLeafUser, Password: leafPass, TrustAnchor: anchor,
-		HTTPAddr: "127.0.0.1:0", Logger: elog, OnApplied: r.onApplied})
+		IssuerBase: c.PublicURL(), HTTPAddr: "127.0.0.1:0", Logger: elog, OnApplied: r.onApplied})
 	if err != nil {
 		return nil, fmt.Errorf("bench: start edge: %w", err)
 	}

@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + c.listener.Addr().String()
+		c.cfg.PublicURL = cfg.PublicURL
 	}
 	ac := cfg.Auth
 	ac.Store, ac.KEK, ac.PublicURL, ac.Registry, ac.Logger, ac.Now = c.store, cfg.KEK, cfg.PublicURL, c.metrics.Registry, cfg.Logger, cfg.Now
@@ -174,6 +175,9 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 
 // Addr reports the bound listen address.
 func (c *Core) Addr() string { return c.listener.Addr().String() }
+
+// PublicURL is the base of the tenants' issuers ({PublicURL}/t/{slug}).
+func (c *Core) PublicURL() string { return c.cfg.PublicURL }
 
 // BootstrapToken reports the effective bootstrap token.
 func (c *Core) BootstrapToken() string { return c.cfg.BootstrapToken }

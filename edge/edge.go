@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/melmastoon/iam/edge/decide"
+	"github.com/melmastoon/iam/edge/edgeapi"
 	"github.com/melmastoon/iam/edge/leaf"
 	"github.com/melmastoon/iam/edge/replica"
 	"github.com/melmastoon/iam/internal/obs"
@@ -26,9 +29,13 @@ import (
 const (
 	DefaultHTTPAddr       = "127.0.0.1:8081"
 	DefaultStatusInterval = 2 * time.Second
-	fetchBatch            = 256
-	fetchWait             = time.Second
-	shutdownTimeout       = 10 * time.Second
+	DefaultMaxStaleness   = time.Minute
+	// HTTPOff as HTTPAddr runs the edge without its HTTP listener: a Go
+	// service embedding the replica calls Service directly.
+	HTTPOff         = "off"
+	fetchBatch      = 256
+	fetchWait       = time.Second
+	shutdownTimeout = 10 * time.Second
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -39,18 +46,35 @@ type Config struct {
 	Name    string
 	DataDir string
 	// HubLeafURL is the hub's leaf listener (nats-leaf://host:port or tls://…).
-	HubLeafURL   string
-	User         string
-	Password     string
-	TLS          *tls.Config
-	HubDomain    string
-	TrustAnchor  syncproto.SigningKey // the pinned system delta root
-	HTTPAddr     string
-	StatusEvery  time.Duration
-	Version      string
-	Logger       *slog.Logger
-	Now          func() time.Time
-	MaxStaleness time.Duration // past it /readyz fails; 0 = report only
+	HubLeafURL  string
+	User        string
+	Password    string
+	TLS         *tls.Config
+	HubDomain   string
+	TrustAnchor syncproto.SigningKey // the pinned system delta root
+	HTTPAddr    string
+	StatusEvery time.Duration
+	Version     string
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// MaxStaleness is how long the replica may go without hearing from
+	// core before answers are marked stale (Staleness header) or, with
+	// FailClosed, refused (default DefaultMaxStaleness; negative: never).
+	MaxStaleness time.Duration
+	FailClosed   bool
+	// IssuerBase is core's public base URL: a tenant's tokens carry
+	// iss = IssuerBase/t/{slug}. Required.
+	IssuerBase string
+	// ClockSkew is the leeway for token times (default 30 s).
+	ClockSkew time.Duration
+	// TokenCacheSize bounds the verified-token cache (default 100,000;
+	// negative disables it).
+	TokenCacheSize int
+	// APIToken, if set, must be presented as "Authorization: Bearer …" on
+	// the decision API (/api/v1/verify, check, permissions, flags).
+	APIToken string
+	// TracerProvider traces the HTTP API (default: no-op).
+	TracerProvider trace.TracerProvider
 	// OnApplied, if set, is called after each delta is committed to the
 	// replica (the decision engine subscribes; benchmarks measure latency).
 	// It runs on the consumer goroutine: keep it short.
@@ -68,6 +92,11 @@ func (c *Config) CheckAndSetDefaults() error {
 		return errors.New("edge: logger is required")
 	case len(c.TrustAnchor.PublicKey) == 0:
 		return errors.New("edge: the system trust anchor is required")
+	case c.IssuerBase == "":
+		return errors.New("edge: the issuer base URL (core's public URL) is required")
+	}
+	if c.MaxStaleness == 0 {
+		c.MaxStaleness = DefaultMaxStaleness
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = DefaultHTTPAddr
@@ -88,6 +117,9 @@ type Edge struct {
 	metrics  *obs.Metrics
 	leaf     *leaf.Leaf
 	replica  *replica.Replica
+	decider  *decide.Decider
+	service  *edgeapi.Service
+	lag      prometheus.Histogram
 	listener net.Listener
 	srv      *http.Server
 	counters *counters
@@ -108,8 +140,12 @@ func New(ctx context.Context, cfg Config) (*Edge, error) {
 	e.counters = newCounters(e.metrics.Registry)
 	var err error
 	e.replica, err = replica.Open(ctx, replica.Config{Path: filepath.Join(cfg.DataDir, "replica.db"),
-		SystemAnchor: cfg.TrustAnchor, Logger: cfg.Logger, Registry: e.metrics.Registry, Now: cfg.Now, OnApplied: cfg.OnApplied})
+		SystemAnchor: cfg.TrustAnchor, Logger: cfg.Logger, Registry: e.metrics.Registry, Now: cfg.Now, OnApplied: e.applied})
 	if err != nil {
+		return nil, err
+	}
+	if err := e.openDecisions(ctx); err != nil {
+		_ = e.replica.Close()
 		return nil, err
 	}
 	e.leaf, err = leaf.New(leaf.Config{DataDir: filepath.Join(cfg.DataDir, "nats"), ServerName: "edge-" + cfg.Name,
@@ -119,16 +155,32 @@ func New(ctx context.Context, cfg Config) (*Edge, error) {
 		_ = e.replica.Close()
 		return nil, err
 	}
+	if cfg.HTTPAddr == HTTPOff {
+		return e, nil
+	}
 	if e.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		_ = e.replica.Close()
 		return nil, fmt.Errorf("edge: listen %s: %w", cfg.HTTPAddr, err)
 	}
-	e.srv = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 5 * time.Second}
+	e.srv = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	return e, nil
 }
 
-// Addr reports the HTTP listen address.
-func (e *Edge) Addr() string { return e.listener.Addr().String() }
+// Addr reports the HTTP listen address ("" with HTTPOff).
+func (e *Edge) Addr() string {
+	if e.listener == nil {
+		return ""
+	}
+	return e.listener.Addr().String()
+}
+
+// Service is the decision API, for a Go service that embeds the edge (the
+// in-process mode of edge/client).
+func (e *Edge) Service() *edgeapi.Service { return e.service }
+
+// Decider is the decision engine over the replica.
+func (e *Edge) Decider() *decide.Decider { return e.decider }
 
 // Replica exposes the replica (tests, the decision API of a later issue).
 func (e *Edge) Replica() *replica.Replica { return e.replica }
@@ -144,7 +196,9 @@ func (e *Edge) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- e.srv.Serve(e.listener) }()
+	if e.srv != nil {
+		go func() { serveErr <- e.srv.Serve(e.listener) }()
+	}
 	for _, loop := range []func(context.Context){e.consume, e.reportStatus, e.watchCheckpoints} {
 		wg.Add(1)
 		go func() { defer wg.Done(); loop(ctx) }()
@@ -157,7 +211,9 @@ func (e *Edge) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	_ = e.srv.Shutdown(sctx)
+	if e.srv != nil {
+		_ = e.srv.Shutdown(sctx)
+	}
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -15,6 +15,7 @@ type counters struct {
 	checkpointRejects *prometheus.CounterVec
 	hubConnected      prometheus.Gauge
 	resyncs           *prometheus.CounterVec
+	apiRefusals       prometheus.Counter
 }
 
 func newCounters(reg prometheus.Registerer) *counters {
@@ -29,8 +30,10 @@ func newCounters(reg prometheus.Registerer) *counters {
 			Help: "1 while the edge consumes the hub's delta stream."}),
 		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edge_tenant_resyncs_total",
 			Help: "Tenants resynchronised from a snapshot after a hole in their chain (ok, failed)."}, []string{"result"}),
+		apiRefusals: prometheus.NewCounter(prometheus.CounterOpts{Name: "edge_api_token_refusals_total",
+			Help: "Decision API requests refused for a missing or wrong API token."}),
 	}
-	reg.MustRegister(c.lastApplied, c.gapRepairs, c.checkpointRejects, c.hubConnected, c.resyncs)
+	reg.MustRegister(c.lastApplied, c.gapRepairs, c.checkpointRejects, c.hubConnected, c.resyncs, c.apiRefusals)
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/melmastoon/iam/edge"
 	"github.com/melmastoon/iam/syncproto"
@@ -24,10 +25,16 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.StringVar(&cfg.User, "leaf-user", envOr("IAM_LEAF_USER", "edge"), "leaf credential user (env IAM_LEAF_USER)")
 	anchor := fs.String("trust-anchor", envOr("IAM_TRUST_ANCHOR", ""), "system delta root <kid>:<base64url key> as core prints it (env IAM_TRUST_ANCHOR)")
 	caFile := fs.String("hub-ca", "", "PEM file of the CA that signed the hub's leaf certificate (tls:// hubs)")
-	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", 0, "fail /readyz when the replica is older than this (0: never)")
+	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", edge.DefaultMaxStaleness,
+		"past this without news from core, answers carry a Staleness header (or are refused with --fail-closed); negative: never")
+	fs.BoolVar(&cfg.FailClosed, "fail-closed", false, "refuse decisions (503, MELMASTOON.IAM.EDGE.STALE) and fail /readyz while staler than --max-staleness")
+	fs.StringVar(&cfg.IssuerBase, "issuer-base", envOr("IAM_ISSUER_BASE", ""), "core's public base URL; tokens of tenant T carry iss=<base>/t/T (env IAM_ISSUER_BASE)")
+	fs.DurationVar(&cfg.ClockSkew, "clock-skew", 30*time.Second, "tolerance for token exp/nbf/iat")
+	fs.IntVar(&cfg.TokenCacheSize, "token-cache-size", 100_000, "verified-token cache entries (negative: no cache)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.APIToken = os.Getenv("IAM_EDGE_API_TOKEN")
 	cfg.Password = os.Getenv("IAM_LEAF_PASSWORD")
 	if cfg.Password == "" {
 		return errors.New("edge: IAM_LEAF_PASSWORD is required")

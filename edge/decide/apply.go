@@ -88,6 +88,12 @@ func (d *Decider) Apply(a replica.Applied) {
 				inv.tenant = true
 			}
 			s.keys[c.Kid] = k
+		case replica.FeatureFlag:
+			s := state()
+			if s.flags == nil {
+				s.flags = map[string]flagRule{}
+			}
+			s.flags[c.Name] = flagRule{enabled: c.Enabled, rollout: c.RolloutPercent}
 		default:
 			d.log.Warn("decide: unknown replica change, reloading tenant", "tenant", a.Tenant, "type", a.Type)
 			d.reload(a.Tenant)

@@ -21,12 +21,15 @@ type Decider struct {
 
 	wmu     sync.Mutex                              // serializes Apply and reloads
 	tenants atomic.Pointer[map[string]*tenantState] // copy on write under wmu
+	slugs   atomic.Pointer[map[string]string]       // slug → id, rebuilt with tenants
 
 	revMu   sync.RWMutex
 	revoked map[string]map[string]struct{} // tenant → revoked session ids
 
 	cache *tokenCache   // nil when disabled
 	epoch atomic.Uint64 // bumped before each cache invalidation
+
+	hits, misses atomic.Uint64 // verified-token cache
 }
 
 // Decision is the answer to a permission check. Reason is an authz reason
@@ -50,8 +53,9 @@ func New(ctx context.Context, cfg Config) (*Decider, error) {
 	if cfg.CacheSize > 0 {
 		d.cache = newTokenCache(cfg.CacheSize)
 	}
-	empty := map[string]*tenantState{}
+	empty, noSlugs := map[string]*tenantState{}, map[string]string{}
 	d.tenants.Store(&empty)
+	d.slugs.Store(&noSlugs)
 	db := cfg.Replica.Reader()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -96,7 +100,14 @@ func (d *Decider) setTenant(id string, t *tenantState) {
 	} else {
 		next[id] = t
 	}
+	slugs := make(map[string]string, len(next))
+	for tid, ts := range next {
+		if ts.present && ts.slug != "" {
+			slugs[ts.slug] = tid
+		}
+	}
 	d.tenants.Store(&next)
+	d.slugs.Store(&slugs)
 }
 
 func (d *Decider) tenant(id string) *tenantState { return (*d.tenants.Load())[id] }

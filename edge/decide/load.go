@@ -47,6 +47,22 @@ func loadTenant(ctx context.Context, q querier, id string) (*tenantLoad, error) 
 	if !l.state.present {
 		return l, nil
 	}
+	err = scan(ctx, q, `SELECT name, enabled, rollout_percent FROM feature_flags WHERE tenant_id = ?`, []any{id},
+		func(r *sql.Rows) error {
+			var name string
+			var f flagRule
+			if err := r.Scan(&name, &f.enabled, &f.rollout); err != nil {
+				return err
+			}
+			if l.state.flags == nil {
+				l.state.flags = map[string]flagRule{}
+			}
+			l.state.flags[name] = f
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
 	err = scan(ctx, q, `SELECT id FROM revoked_sessions WHERE tenant_id = ?`, []any{id}, func(r *sql.Rows) error {
 		var sid string
 		err := r.Scan(&sid)

@@ -37,7 +37,8 @@ type tenantState struct {
 	slug     string
 	status   string
 	keys     map[string]jwtKey
-	verifier *keys.Verifier // nil unless present
+	flags    map[string]flagRule // nil when the tenant has no flag rules
+	verifier *keys.Verifier      // nil unless present
 }
 
 // live reports whether the tenant's tokens may be accepted.
@@ -61,6 +62,7 @@ func (t *tenantState) clone(id string) *tenantState {
 	}
 	c := *t
 	c.keys = maps.Clone(t.keys)
+	c.flags = maps.Clone(t.flags)
 	if c.keys == nil {
 		c.keys = map[string]jwtKey{}
 	}

@@ -40,9 +40,13 @@ func (d *Decider) VerifyToken(token string) (Claims, error) {
 		key = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))) //nolint:gosec // G103: read-only, never retained
 
 		if c, ok := d.cache.get(&key, now); ok {
-			return c, nil
+			if d.cachingOn(c.TenantID, c.Subject) {
+				d.hits.Add(1)
+				return c, nil
+			}
 		}
 	}
+	d.misses.Add(1)
 	epoch := d.epoch.Load()
 	tid, ok := unverifiedTenant(token)
 	if !ok {
@@ -76,7 +80,7 @@ func (d *Decider) VerifyToken(token string) (Claims, error) {
 	if ac.IssuedAt != nil {
 		c.IssuedAt = ac.IssuedAt.Time
 	}
-	if d.cache != nil && now.Before(c.ExpiresAt) {
+	if d.cache != nil && now.Before(c.ExpiresAt) && d.cachingOn(tid, c.Subject) {
 		d.cache.put(&key, c, epoch, d.epoch.Load)
 	}
 	return c, nil
@@ -112,4 +116,15 @@ func (d *Decider) CacheLen() int {
 		return 0
 	}
 	return d.cache.len()
+}
+
+// cachingOn reports whether account's verified tokens may be cached
+// (iam_permission_caching_enabled); one map lookup when the tenant has no
+// flag rules.
+func (d *Decider) cachingOn(tenant, account string) bool {
+	t := d.tenant(tenant)
+	if t == nil || t.flags == nil {
+		return true
+	}
+	return d.Flag(tenant, account, FlagPermissionCaching)
 }

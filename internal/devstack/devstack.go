@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.edge, err = edge.New(ctx, edge.Config{Name: "dev-edge", DataDir: filepath.Join(cfg.DataDir, "edge"),
 		HubLeafURL: s.core.Hub().LeafURL(), User: "dev-edge", Password: leafPassword, TLS: tlsCfg.ClientConfig(),
-		TrustAnchor: anchor, HTTPAddr: orDefault(cfg.EdgeHTTPAddr, edge.DefaultHTTPAddr), Logger: cfg.Logger.With("component", "edge")})
+		TrustAnchor: anchor, IssuerBase: s.core.PublicURL(), HTTPAddr: orDefault(cfg.EdgeHTTPAddr, edge.DefaultHTTPAddr), Logger: cfg.Logger.With("component", "edge")})
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,12 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// SpecPath is the contract's path relative to the module root.
-const SpecPath = "openapi/iam-service.yaml"
+// SpecPath is core's contract, EdgeSpecPath the edge's, relative to the
+// module root.
+const (
+	SpecPath     = "openapi/iam-service.yaml"
+	EdgeSpecPath = "openapi/iam-edge.yaml"
+)
 
 // Contract is the loaded, validated OpenAPI document with a router over its
 // operations.
@@ -30,11 +34,17 @@ type Contract struct {
 // Any failure ends the test.
 func Load(t testing.TB) *Contract {
 	t.Helper()
+	return LoadSpec(t, SpecPath)
+}
+
+// LoadSpec is Load for the contract at rel (SpecPath or EdgeSpecPath).
+func LoadSpec(t testing.TB, rel string) *Contract {
+	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatalf("apitest: %v", err)
 	}
-	c, err := LoadFile(filepath.Join(root, SpecPath))
+	c, err := LoadFile(filepath.Join(root, rel))
 	if err != nil {
 		t.Fatalf("apitest: %v", err)
 	}

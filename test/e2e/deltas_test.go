@@ -65,12 +65,15 @@ type edgeProc struct {
 	args  []string
 }
 
-func startEdge(t *testing.T, name, hubAddr, anchor, dir string) *edgeProc {
+// startEdge starts an edge; extra flags follow the defaults (a test that
+// verifies tokens passes --issuer-base with core's URL).
+func startEdge(t *testing.T, name, hubAddr, anchor, dir string, extra ...string) *edgeProc {
 	t.Helper()
 	port := freePort(t)
 	e := &edgeProc{owner: t, base: "http://127.0.0.1:" + port}
 	e.args = []string{"edge", "--name", name, "--hub", "nats-leaf://" + hubAddr, "--data-dir", dir,
-		"--http", "127.0.0.1:" + port, "--trust-anchor", anchor}
+		"--http", "127.0.0.1:" + port, "--trust-anchor", anchor, "--issuer-base", "http://issuer.invalid"}
+	e.args = append(e.args, extra...)
 	e.proc = start(t, []string{"IAM_LEAF_PASSWORD=" + e2eLeafPass}, e.args...)
 	waitReady(t, e.base+"/readyz", time.Minute)
 	return e
