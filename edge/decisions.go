@@ -33,10 +33,7 @@ func (e *Edge) openDecisions(ctx context.Context) error {
 	e.lag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cache_invalidation_lag_seconds",
 		Help:    "From a change's commit at core (the delta's signed time) to its application in the edge's decision engine.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}) // 1 ms … ~33 s
-	staleness := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_replica_staleness_seconds",
-		Help: "How long the staleest followed tenant has not heard from core (last delta or signed checkpoint)."},
-		func() float64 { return e.replica.MaxStaleness().Seconds() })
-	e.metrics.Registry.MustRegister(e.lag, staleness)
+	e.metrics.Registry.MustRegister(e.lag) // edge_replica_staleness_seconds is the replica's
 	return nil
 }
 

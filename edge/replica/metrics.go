@@ -36,8 +36,8 @@ func newMetrics(reg prometheus.Registerer, maxStaleness func() float64) (*metric
 		snapshots: prometheus.NewCounter(prometheus.CounterOpts{Name: "edge_replica_snapshots_loaded_total",
 			Help: "Signed tenant snapshots loaded by the edge replica."}),
 	}
-	stale := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_replica_max_staleness_seconds",
-		Help: "Age of the oldest tenant's newest signed checkpoint (freeze detection)."}, maxStaleness)
+	stale := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_replica_staleness_seconds",
+		Help: "How long the stalest followed tenant has not heard from core: age of its newest signed checkpoint or delta (freeze detection)."}, maxStaleness)
 	var errs []error
 	for _, c := range []prometheus.Collector{m.applied, m.rejected, m.skipped, m.seq, m.tenants,
 		m.cpAccepted, m.cpRejected, m.snapshots, stale} {

@@ -83,7 +83,7 @@ func TestCheckpointsAndStaleness(t *testing.T) {
 	if e.metric(t, "checkpoint_rejected_total", "gap") != 1 || e.metric(t, "checkpoint_accepted_total", "") != 1 {
 		t.Fatal("checkpoint metrics")
 	}
-	if g := e.metric(t, "edge_replica_max_staleness_seconds", ""); g != 10 {
+	if g := e.metric(t, "edge_replica_staleness_seconds", ""); g != 10 {
 		t.Fatalf("staleness gauge %v", g)
 	}
 }
