@@ -4,9 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/melmastoon/iam/edge/decide"
+	"github.com/melmastoon/iam/edge/devsync"
 	"github.com/melmastoon/iam/edge/edgeapi"
 	"github.com/melmastoon/iam/edge/replica"
 )
@@ -38,10 +40,14 @@ func (e *Edge) openDecisions(ctx context.Context) error {
 }
 
 // applied follows one committed delta: the decision engine first, so a
-// revocation takes effect before anything else hears of it.
+// revocation takes effect before anything else hears of it, then device
+// sync.
 func (e *Edge) applied(a replica.Applied) {
 	if e.decider != nil {
 		e.decider.Apply(a)
+	}
+	if e.devices != nil {
+		e.devices.Apply(a)
 	}
 	if !a.Time.IsZero() && e.lag != nil {
 		e.lag.Observe(max(0, e.cfg.Now().Sub(a.Time).Seconds()))
@@ -56,4 +62,27 @@ func (e *Edge) applied(a replica.Applied) {
 func (e *Edge) staleSeconds() (int64, bool) {
 	st, stale := e.service.Stale()
 	return int64(st / time.Second), stale
+}
+
+// openDeviceSync builds the device sync server over the replica. Its
+// requests to core go over the leaf node's connection, looked up per
+// request since the leaf starts later (Run).
+func (e *Edge) openDeviceSync() error {
+	var err error
+	e.devices, err = devsync.New(devsync.Config{Store: e.replica, Logger: e.log, Registry: e.metrics.Registry,
+		Now: e.cfg.Now, ClockSkew: e.cfg.DeviceClockSkew,
+		Core: devsync.NATSCore{Conn: func() *nats.Conn {
+			if e.leaf == nil {
+				return nil
+			}
+			return e.leaf.Conn()
+		}},
+		Stale: func() bool {
+			if !e.cfg.FailClosed {
+				return false
+			}
+			_, stale := e.service.Stale()
+			return stale
+		}})
+	return err
 }

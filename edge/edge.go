@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/melmastoon/iam/edge/decide"
+	"github.com/melmastoon/iam/edge/devsync"
 	"github.com/melmastoon/iam/edge/edgeapi"
 	"github.com/melmastoon/iam/edge/leaf"
 	"github.com/melmastoon/iam/edge/replica"
@@ -75,6 +76,9 @@ type Config struct {
 	APIToken string
 	// TracerProvider traces the HTTP API (default: no-op).
 	TracerProvider trace.TracerProvider
+	// DeviceClockSkew is the tolerance around a device certificate's
+	// validity window at the sync handshake (default 5 min).
+	DeviceClockSkew time.Duration
 	// OnApplied, if set, is called after each delta is committed to the
 	// replica (the decision engine subscribes; benchmarks measure latency).
 	// It runs on the consumer goroutine: keep it short.
@@ -119,6 +123,7 @@ type Edge struct {
 	replica  *replica.Replica
 	decider  *decide.Decider
 	service  *edgeapi.Service
+	devices  *devsync.Server
 	lag      prometheus.Histogram
 	listener net.Listener
 	srv      *http.Server
@@ -145,6 +150,10 @@ func New(ctx context.Context, cfg Config) (*Edge, error) {
 		return nil, err
 	}
 	if err := e.openDecisions(ctx); err != nil {
+		_ = e.replica.Close()
+		return nil, err
+	}
+	if err := e.openDeviceSync(); err != nil {
 		_ = e.replica.Close()
 		return nil, err
 	}
@@ -211,6 +220,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
+	e.devices.Close() // hijacked: http.Server.Shutdown does not see them
 	if e.srv != nil {
 		_ = e.srv.Shutdown(sctx)
 	}
@@ -221,8 +231,10 @@ func (e *Edge) Run(ctx context.Context) error {
 	return err
 }
 
-// Close stops the leaf node and closes the replica.
+// Close ends the device connections, stops the leaf node and closes the
+// replica.
 func (e *Edge) Close() error {
+	e.devices.Close()
 	e.leaf.Close()
 	return e.replica.Close()
 }

@@ -56,6 +56,8 @@ func (e *Edge) routes() http.Handler {
 		q := r.URL.Query()
 		return e.service.Flags(ctx, edgeapi.FlagsRequest{Tenant: q.Get("tenant"), Account: q.Get("account")})
 	}))
+	// Devices authenticate with their certificate: no API token.
+	e.route(mux, "GET /api/v1/sync", "/api/v1/sync", false, e.devices.ServeHTTP)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problem.New(problem.RequestRouteNotFound, "no route "+r.Method+" "+r.URL.Path))
 	}))

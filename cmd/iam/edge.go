@@ -30,6 +30,7 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.BoolVar(&cfg.FailClosed, "fail-closed", false, "refuse decisions (503, MELMASTOON.IAM.EDGE.STALE) and fail /readyz while staler than --max-staleness")
 	fs.StringVar(&cfg.IssuerBase, "issuer-base", envOr("IAM_ISSUER_BASE", ""), "core's public base URL; tokens of tenant T carry iss=<base>/t/T (env IAM_ISSUER_BASE)")
 	fs.DurationVar(&cfg.ClockSkew, "clock-skew", 30*time.Second, "tolerance for token exp/nbf/iat")
+	fs.DurationVar(&cfg.DeviceClockSkew, "device-clock-skew", 5*time.Minute, "tolerance around device certificate validity at the sync handshake")
 	fs.IntVar(&cfg.TokenCacheSize, "token-cache-size", 100_000, "verified-token cache entries (negative: no cache)")
 	if err := fs.Parse(args); err != nil {
 		return err

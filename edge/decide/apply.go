@@ -94,6 +94,8 @@ func (d *Decider) Apply(a replica.Applied) {
 				s.flags = map[string]flagRule{}
 			}
 			s.flags[c.Name] = flagRule{enabled: c.Enabled, rollout: c.RolloutPercent}
+		case replica.Device, replica.TenantCA:
+			// Devices and their CA are edge/devsync's; no decision reads them.
 		default:
 			d.log.Warn("decide: unknown replica change, reloading tenant", "tenant", a.Tenant, "type", a.Type)
 			d.reload(a.Tenant)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestBucketIsStableAndSpread(t *testing.T) {
-	if Bucket("account-1") != Bucket("account-1") {
+	if a, b := Bucket("account-1"), Bucket("account-"+"1"); a != b {
 		t.Fatal("bucket not stable")
 	}
 	var hist [100]int

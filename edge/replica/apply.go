@@ -55,6 +55,10 @@ type Applied struct {
 	Snapshot bool
 	// Changes are the entity changes in order (none for a key rotation).
 	Changes []Change
+	// Raw is the delta's COSE_Sign1 bytes exactly as received (shared, do
+	// not modify); nil for a snapshot. Device sync relays it for device.*
+	// deltas and key rotations.
+	Raw []byte
 }
 
 // pending is a verified delta on its way into a transaction.
@@ -68,6 +72,7 @@ type pending struct {
 	changes   []Change
 	deleted   bool
 	duplicate bool
+	raw       []byte // the message's COSE bytes, for device deltas and key rotations
 }
 
 // Apply verifies one message and, if it is the next delta of its tenant,
@@ -112,7 +117,7 @@ func (r *Replica) verify(m Message, now time.Time) (*pending, error) {
 	if tenant == "" {
 		return nil, fmt.Errorf("%w: no %s", ErrHeader, HeaderTenant)
 	}
-	p := &pending{tenant: tenant, streamSeq: m.StreamSeq, chain: r.chain(tenant)}
+	p := &pending{tenant: tenant, streamSeq: m.StreamSeq, chain: r.chain(tenant), raw: m.Data}
 	if p.chain == nil {
 		ch, err := r.chainFromAnchor(tenant, header(m.Headers, HeaderAnchor))
 		if err != nil {
@@ -195,6 +200,9 @@ func (r *Replica) commit(ctx context.Context, p *pending) error {
 				return err
 			}
 		}
+		if err := writeRaw(tx, p.tenant, p.env, p.changes, p.raw); err != nil {
+			return err
+		}
 		if err := saveChain(tx, p.tenant, p.chain.anchor, p.state, p.deleted); err != nil {
 			return err
 		}
@@ -229,7 +237,7 @@ func (r *Replica) notify(p *pending) {
 		return
 	}
 	r.cfg.OnApplied(Applied{Tenant: p.tenant, StreamSeq: p.streamSeq, Seq: p.env.Seq, Hash: p.env.Hash(),
-		Type: p.env.Type, ID: p.env.ID, Traceparent: p.env.Traceparent, Time: p.env.Timestamp(), Changes: p.changes})
+		Type: p.env.Type, ID: p.env.ID, Traceparent: p.env.Traceparent, Time: p.env.Timestamp(), Changes: p.changes, Raw: p.raw})
 }
 
 // rejected counts and logs a rejection and returns it as a *RejectError.

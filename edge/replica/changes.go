@@ -83,3 +83,26 @@ type RoleDeleted struct{ ID string }
 
 // RoleBindingDeleted is the role_binding.deleted tombstone.
 type RoleBindingDeleted struct{ ID string }
+
+// Device is a device.enrolled / device.renewed / device.revoked upsert
+// (devproto.DevicePayload): every device delta carries the whole entity.
+// NotAfter is RFC 3339 text; Status is DeviceActive or DeviceRevoked.
+type Device struct {
+	ID, AccountID, Name, Platform, Status, CertSerial, NotAfter string
+	Version                                                     int64
+}
+
+// Device statuses.
+const (
+	DeviceActive  = "active"
+	DeviceRevoked = "revoked"
+)
+
+// TenantCA is a tenant_ca.published upsert: the tenant's CA of the given
+// generation. Bundle is the canonical encoding of a devcert.TrustBundle
+// holding every root and intermediate of the payload (expired ones too);
+// rebuild it with devcert.ParseTrustBundle.
+type TenantCA struct {
+	Generation int64
+	Bundle     []byte
+}

@@ -23,6 +23,8 @@ var digestQueries = []string{
 	`SELECT 'session_revoked ' || id FROM revoked_sessions WHERE tenant_id = ?`,
 	`SELECT 'flag ' || name || ' ' || CASE enabled WHEN 1 THEN 'true' ELSE 'false' END || ' ' || rollout_percent
 		FROM feature_flags WHERE tenant_id = ?`,
+	`SELECT 'device ' || id || ' ' || account_id || ' ' || status || ' ' || cert_serial FROM devices WHERE tenant_id = ?`,
+	`SELECT 'tenant_ca ' || generation FROM tenant_cas WHERE tenant_id = ?`,
 }
 
 // Digest returns the lower-case hex SHA-256 of the tenant's replicated

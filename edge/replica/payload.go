@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/melmastoon/iam/syncproto"
+	"github.com/melmastoon/iam/syncproto/devproto"
 )
 
 // Payload limits: a text field of an entity is at most MaxFieldLength
@@ -35,6 +36,10 @@ const (
 	TypeSigningKeyPublished = "melmastoon.iam.signing_key.published.v1"
 	TypeSigningKeyUpdated   = "melmastoon.iam.signing_key.updated.v1"
 	TypeFeatureFlagSet      = "melmastoon.iam.feature_flag.set.v1"
+	TypeDeviceEnrolled      = devproto.DeviceEnrolledType
+	TypeDeviceRenewed       = devproto.DeviceRenewedType
+	TypeDeviceRevoked       = devproto.DeviceRevokedType
+	TypeTenantCAPublished   = devproto.TenantCAType
 )
 
 // FlagNames are the feature flags a feature_flag.set delta may name
@@ -59,6 +64,10 @@ var upserts = map[string]parser{
 	TypeSigningKeyPublished: parseJWTKey,
 	TypeSigningKeyUpdated:   parseJWTKey,
 	TypeFeatureFlagSet:      parseFeatureFlag,
+	TypeDeviceEnrolled:      parseDevice,
+	TypeDeviceRenewed:       parseDevice,
+	TypeDeviceRevoked:       parseDevice,
+	TypeTenantCAPublished:   parseTenantCA,
 }
 
 var tombstones = map[string]parser{
@@ -92,6 +101,9 @@ func parseFields(p parser, m map[string]any, tenant string) (Change, error) {
 	}
 	if id, ok := tenantOf(c); ok && id != tenant {
 		return nil, fmt.Errorf("%w: tenant payload names %q in the chain of %q", ErrPayload, id, tenant)
+	}
+	if ca, ok := c.(tenantCAPayload); ok {
+		return ca.bundle(tenant)
 	}
 	return c, nil
 }

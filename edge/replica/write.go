@@ -157,9 +157,15 @@ func (c JWTKey) write(tx execer, tenant string) error {
 // entityTables are every tenant-scoped table a tenant tombstone empties
 // (tenants itself is keyed by id).
 var entityTables = []string{"organizations", "accounts", "roles", "role_permissions",
-	"role_bindings", "revoked_sessions", "jwt_keys", "feature_flags"}
+	"role_bindings", "revoked_sessions", "jwt_keys", "feature_flags", "devices", "tenant_cas"}
 
+// write removes every row of the tenant, its signed device history too.
 func (c TenantDeleted) write(tx execer, tenant string) error {
+	for _, table := range rawTables {
+		if err := tx.exec(`DELETE FROM `+table+` WHERE tenant_id = ?`, tenant); err != nil {
+			return err
+		}
+	}
 	return deleteTenantRows(tx, tenant)
 }
 
