@@ -15,6 +15,7 @@ import (
 
 	"github.com/melmastoon/iam/core/api"
 	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/devices"
 	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/relay"
@@ -57,8 +58,11 @@ type Config struct {
 	// RemoteHub, when set instead of Hub, is another core's hub this
 	// instance publishes through (nats://host:port of its client listener).
 	RemoteHub RemoteHub
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// DeviceCertValidity is the lifetime of device certificates (default 7
+	// days, at most 30).
+	DeviceCertValidity time.Duration
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
 // CheckAndSetDefaults validates c and fills in defaults.
@@ -116,6 +120,7 @@ type Core struct {
 	hub      *hub.Hub // the embedded hub, if any
 	link     hubLink  // the hub deltas go through (embedded or remote)
 	relay    *relay.Relay
+	devices  *devices.Service
 	listener net.Listener
 	srv      *http.Server
 }
@@ -166,8 +171,13 @@ func New(ctx context.Context, cfg Config) (*Core, error) {
 		c.store.Close()
 		return nil, err
 	}
+	if err := c.newDevices(); err != nil {
+		c.listener.Close()
+		_ = c.Close()
+		return nil, err
+	}
 	handler := api.New(api.Config{Store: c.store, Auth: c.auth, Logger: cfg.Logger, Metrics: c.metrics,
-		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now, StreamHead: c.streamHead})
+		TracerProvider: tp, BootstrapToken: cfg.BootstrapToken, Now: cfg.Now, StreamHead: c.streamHead, Devices: c.devices})
 	c.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	return c, nil
@@ -255,6 +265,9 @@ func (c *Core) Run(ctx context.Context) error {
 		if err := c.serveSnapshots(ctx); err != nil {
 			return err
 		}
+		if err := c.devices.Serve(ctx, c.link.Conn()); err != nil {
+			return err
+		}
 		relayDone = make(chan error, 1)
 		go func() { relayDone <- c.relay.Run(ctx) }()
 	}
@@ -295,6 +308,7 @@ func (c *Core) maintain(ctx context.Context) {
 			c.log.InfoContext(ctx, "maintenance done", "audit_partitions_created", parts, "idempotency_keys_purged", purged)
 		}
 		c.rotateAllKeys(ctx)
+		c.maintainDevices(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -108,12 +108,12 @@ func (fc *fakeCore) enroll(w http.ResponseWriter, r *http.Request) {
 	fc.devices++
 	fc.mu.Unlock()
 	if err := errors.Join(err1, err2, err3); err != nil || string(nonce) != string(issued) {
-		problemJSON(w, http.StatusBadRequest, "MELMASTOON.IAM.DEVICE.BAD_REQUEST")
+		problemJSON(w, http.StatusBadRequest, "MELMASTOON.IAM.VALIDATION.FAILED")
 		return
 	}
 	if err := devcert.VerifyPossession(pub, devcert.EnrollmentMessage(testTenant, nonce, pub), sig); err != nil {
 		fc.t.Errorf("core: enrollment signature: %v", err)
-		problemJSON(w, http.StatusBadRequest, "MELMASTOON.IAM.DEVICE.PROOF_OF_POSSESSION")
+		problemJSON(w, http.StatusBadRequest, "MELMASTOON.IAM.DEVICE.PROOF_INVALID")
 		return
 	}
 	if fc.wrongKey {

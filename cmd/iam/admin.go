@@ -20,6 +20,8 @@ const adminUsage = `usage: iam admin [--core URL] <resource> <verb> [flags]
   edges list                     each edge's cursor, lag and last contact
   keys list   --tenant SLUG
   keys rotate --tenant SLUG [--force]
+  ca show     --tenant SLUG       every CA generation: subjects, serials, validity
+  ca rotate   --tenant SLUG [--root]
 
 The bootstrap token comes from IAM_BOOTSTRAP_TOKEN or --token-file
 (default .iam-dev/bootstrap-token, the one iam dev writes).
@@ -56,6 +58,8 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 		return c.call(ctx, stdout, http.MethodGet, "/api/v1/edges", nil)
 	case "keys list", "keys rotate":
 		return c.keys(ctx, stdout, rest[1], rest[2:])
+	case "ca show", "ca rotate":
+		return c.ca(ctx, stdout, rest[1], rest[2:])
 	}
 	fmt.Fprint(os.Stderr, adminUsage)
 	return fmt.Errorf("admin: unknown command %q", strings.Join(rest[:2], " "))
@@ -76,6 +80,26 @@ func (c *adminClient) keys(ctx context.Context, stdout io.Writer, verb string, a
 		return c.call(ctx, stdout, http.MethodGet, path, nil)
 	}
 	return c.call(ctx, stdout, http.MethodPost, path+"/rotate", map[string]bool{"force": *force})
+}
+
+// ca shows or rotates a tenant's device CA: rotate makes a new issuing
+// certificate, with --root a new root too; older generations stay trusted
+// until they expire.
+func (c *adminClient) ca(ctx context.Context, stdout io.Writer, verb string, args []string) error {
+	fs := flag.NewFlagSet("iam admin ca", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant slug (required)")
+	root := fs.Bool("root", false, "rotate the root as well (rotate only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		return errors.New("admin: --tenant is required")
+	}
+	path := "/api/v1/tenants/" + *tenant + "/ca"
+	if verb == "show" {
+		return c.call(ctx, stdout, http.MethodGet, path, nil)
+	}
+	return c.call(ctx, stdout, http.MethodPost, path+"/rotate", map[string]bool{"root": *root})
 }
 
 func bootstrapToken(file string) (string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/melmastoon/iam/core"
 	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/ca"
 	"github.com/melmastoon/iam/core/hub"
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/password"
@@ -33,6 +34,7 @@ func runCore(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.DurationVar(&cfg.Auth.AccessTokenTTL, "access-token-ttl", keys.DefaultAccessTokenTTL, "access token lifetime")
 	fs.DurationVar(&cfg.Auth.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "absolute session (refresh-token family) lifetime")
 	fs.StringVar(&cfg.Auth.Audience, "token-audience", auth.DefaultAudience, "aud of access tokens")
+	fs.DurationVar(&cfg.DeviceCertValidity, "device-cert-validity", ca.DefaultDeviceValidity, "device certificate lifetime (at most 720h)")
 	hubDir := fs.String("hub-dir", "", "embed the NATS hub with its JetStream storage here (enables deltas to edges)")
 	hubClient := fs.String("hub-client", "127.0.0.1:4222", "hub client listen address (other core processes, tools)")
 	leafAddr := fs.String("leaf", "127.0.0.1:7422", "hub leaf-node listen address (edges)")

@@ -38,6 +38,7 @@ commands:
   edge      run a regional edge (replica of the signed delta stream)
   migrate   apply (up) or list (status) database migrations
   admin     administer a running core (tenants list, keys list|rotate)
+  device    enroll a device, sync it with an edge, show its state
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runEdge(ctx, args[1:], log)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout)
+	case "device":
+		return runDevice(ctx, args[1:], stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

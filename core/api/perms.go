@@ -19,4 +19,8 @@ const (
 	permKeyWrite     = "iam.keys.write"
 	permFlagRead     = "iam.flags.read"
 	permFlagWrite    = "iam.flags.write"
+	permDeviceRead   = "iam.devices.read"
+	permDeviceWrite  = "iam.devices.write"
+	permCARead       = "iam.ca.read"
+	permCAWrite      = "iam.ca.write"
 )

@@ -85,6 +85,7 @@ var duplicateCodes = map[string]problem.Code{
 	"organization": problem.OrgNameTaken,
 	"role":         problem.RoleNameTaken,
 	"role_binding": problem.BindingDuplicate,
+	"device":       problem.DeviceKeyInUse,
 }
 
 var storeCodes = []struct {
@@ -106,6 +107,10 @@ var storeCodes = []struct {
 	{store.ErrInvalidID, problem.ValidationInvalidID},
 	{store.ErrSessionNotFound, problem.SessionNotFound},
 	{store.ErrFlagUnknown, problem.FlagUnknown},
+	{store.ErrDeviceNotFound, problem.DeviceNotFound},
+	{store.ErrNonceUnknown, problem.DeviceNonceInvalid},
+	{store.ErrNonceUsed, problem.DeviceNonceUsed},
+	{store.ErrNonceExpired, problem.DeviceNonceExpired},
 	{store.ErrUnavailable, problem.ServiceUnavailable},
 }
 

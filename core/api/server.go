@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/melmastoon/iam/core/auth"
+	"github.com/melmastoon/iam/core/devices"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/obs"
 	"github.com/melmastoon/iam/internal/problem"
@@ -32,6 +33,9 @@ type Config struct {
 	// StreamHead reports the last sequence of the delta stream, to compute
 	// each edge's lag (nil: no stream).
 	StreamHead func(context.Context) (uint64, error)
+	// Devices enrolls devices and runs the tenant CAs (nil: no device
+	// routes work; they answer 503).
+	Devices *devices.Service
 	// Ready reports extra readiness conditions (nil: only the database).
 	Now func() time.Time
 }
@@ -168,6 +172,14 @@ func (s *Server) routes() {
 
 	s.route("GET /api/v1/tenants/{tenant}/keys", tenant, s.listKeys)
 	s.route("POST /api/v1/tenants/{tenant}/keys/rotate", tenant, s.rotateKeys)
+
+	s.route("POST /api/v1/tenants/{tenant}/devices/nonce", tenant, s.createDeviceNonce)
+	s.route("POST /api/v1/tenants/{tenant}/devices", tenant, s.enrollDevice)
+	s.route("GET /api/v1/tenants/{tenant}/devices", tenant, s.listDevices)
+	s.route("GET /api/v1/tenants/{tenant}/devices/{id}", tenant, s.getDevice)
+	s.route("POST /api/v1/tenants/{tenant}/devices/{id}/revoke", tenant, s.revokeDevice)
+	s.route("GET /api/v1/tenants/{tenant}/ca", tenant, s.showCA)
+	s.route("POST /api/v1/tenants/{tenant}/ca/rotate", tenant, s.rotateCA)
 
 	s.route("GET /api/v1/tenants/{tenant}/flags", tenant, s.listFlags)
 	s.route("GET /api/v1/tenants/{tenant}/flags/{name}", tenant, s.getFlag)

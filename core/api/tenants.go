@@ -39,6 +39,13 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 				Detail: "slug must be 3-63 lowercase letters, digits or hyphens, starting with a letter"}
 		}
 		t, err := s.cfg.Auth.CreateTenant(r.Context(), tx, s.actor(r), req.Slug, req.Name)
+		if err == nil && s.cfg.Devices != nil {
+			// The tenant's device CA is created and published with it.
+			err = tx.AsTenant(r.Context(), t.ID, func() error {
+				_, err := s.cfg.Devices.BootstrapCA(r.Context(), tx, s.actor(r))
+				return err
+			})
+		}
 		return result{status: http.StatusCreated, body: t, etag: etag(t.Version)}, err
 	})
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/melmastoon/iam/core/keys"
 	"github.com/melmastoon/iam/core/store"
@@ -50,8 +51,12 @@ func (s *Service) verifyAccessToken(ctx context.Context, tx *store.Tx, slug, tok
 	if err1 != nil || err2 != nil {
 		return Principal{}, &TokenError{Reason: "malformed", Err: ErrTokenInvalid}
 	}
-	sess, err := tx.GetSession(ctx, sid)
-	if err != nil || sess.RevokedAt != nil || sess.AccountID != acc {
+	if slices.Contains(claims.AMR, AMRDevice) {
+		// A device token's sid is its device: live while the device is.
+		if !deviceTokenLive(ctx, tx, claims.SessionID, acc) {
+			return Principal{}, &TokenError{Reason: "session_revoked", Err: ErrTokenInvalid}
+		}
+	} else if sess, err := tx.GetSession(ctx, sid); err != nil || sess.RevokedAt != nil || sess.AccountID != acc {
 		return Principal{}, &TokenError{Reason: "session_revoked", Err: ErrTokenInvalid}
 	}
 	a, err := tx.GetAccount(ctx, acc)

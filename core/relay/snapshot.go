@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/melmastoon/iam/syncproto"
+	"github.com/melmastoon/iam/syncproto/devproto"
 )
 
 // Snapshot limits. A chunk holds at most chunkRecords records (default
@@ -36,6 +37,8 @@ const (
 	recSession    = "melmastoon.iam.session.revoked.v1"
 	recSigningKey = "melmastoon.iam.signing_key.published.v1"
 	recFlag       = "melmastoon.iam.feature_flag.set.v1"
+	recTenantCA   = devproto.TenantCAType
+	recDevice     = devproto.DeviceEnrolledType
 )
 
 // ChainTenants lists the tenants that have a delta chain (those a
@@ -289,4 +292,31 @@ var snapshotQueries = []snapshotQuery{
 			return map[string]any{"name": name, "enabled": enabled, "rollout_percent": pct, "version": version,
 				"updated_at": ts(updated)}, err
 		}},
+	{recTenantCA, `SELECT max(generation), array_agg(root_cert ORDER BY generation), array_agg(issuing_cert ORDER BY generation)
+		FROM tenant_cas WHERE tenant_id = $1 AND state = 'active' HAVING count(*) > 0`,
+		func(rows pgx.Rows) (map[string]any, error) {
+			var gen int64
+			var roots, issuing [][]byte
+			err := rows.Scan(&gen, &roots, &issuing)
+			return map[string]any{"generation": gen, "roots": base64List(roots), "intermediates": base64List(issuing)}, err
+		}},
+	{recDevice, `SELECT id::text, account_id::text, name, platform, status, cert_serial, not_after, version
+		FROM devices WHERE tenant_id = $1 ORDER BY id`,
+		func(rows pgx.Rows) (map[string]any, error) {
+			var id, account, name, platform, status, serial string
+			var notAfter time.Time
+			var version int64
+			err := rows.Scan(&id, &account, &name, &platform, &status, &serial, &notAfter, &version)
+			return map[string]any{"id": id, "account_id": account, "name": name, "platform": platform, "status": status,
+				"cert_serial": serial, "not_after": notAfter.UTC().Truncate(time.Second).Format(time.RFC3339), "version": version}, err
+		}},
+}
+
+// base64List renders DER certificates as the tenant_ca payload lists them.
+func base64List(ders [][]byte) []any {
+	out := make([]any, len(ders))
+	for i, d := range ders {
+		out[i] = base64.StdEncoding.EncodeToString(d)
+	}
+	return out
 }

@@ -18,6 +18,8 @@ func (t *Tx) ReplicaDigest(ctx context.Context) (string, error) {
 		UNION ALL SELECT 'jwtkey ' || kid || ' ' || state FROM signing_keys WHERE tenant_id = $1
 		UNION ALL SELECT 'session_revoked ' || id FROM sessions WHERE tenant_id = $1 AND revoked_at IS NOT NULL
 		UNION ALL SELECT 'flag ' || name || ' ' || enabled::text || ' ' || rollout_percent FROM feature_flags WHERE tenant_id = $1
+		UNION ALL SELECT 'device ' || id || ' ' || account_id || ' ' || status || ' ' || cert_serial FROM devices WHERE tenant_id = $1
+		UNION ALL SELECT 'tenant_ca ' || max(generation) FROM tenant_cas WHERE tenant_id = $1 AND state = 'active' HAVING count(*) > 0
 	) lines`, t.tenant.UUID).Scan(&d)
 	return d, err
 }

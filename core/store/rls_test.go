@@ -1,10 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -63,8 +65,11 @@ func seedMatrix(t *testing.T, s *store.Store) []matrixTenant {
 				if _, err := tx.CreateBinding(ctx, actor, a.ID, r.ID, o.ID); err != nil {
 					return err
 				}
+				if err := seedDevice(ctx, tx, actor, a.ID, i*3+j); err != nil {
+					return err
+				}
 			}
-			return nil
+			return seedTenantCA(ctx, tx, actor)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +94,8 @@ func asServiceRole(t *testing.T, s *store.Store, tenant store.TenantID, fn func(
 }
 
 var tenantTables = []string{"outbox_order", "organizations", "accounts", "permissions", "roles", "role_permissions", "recovery_codes", "mfa_tickets", "refresh_tokens", "signing_keys",
-	"role_bindings", "sessions", "devices", "idempotency_keys", "outbox", "audit_events", "feature_flags"}
+	"role_bindings", "sessions", "devices", "idempotency_keys", "outbox", "audit_events", "feature_flags",
+	"tenant_cas", "device_nonces"}
 
 func TestRLSMatrixNoCrossTenantReadOrWrite(t *testing.T) {
 	db := pgtest.New(t)
@@ -258,4 +264,30 @@ func TestAuditEventsAreAppendOnly(t *testing.T) {
 	if n == 0 {
 		t.Fatal("audit rows vanished")
 	}
+}
+
+// seedDevice enrolls a device (placeholder key and serial) for account
+// and stores an enrollment nonce and a renewal nonce.
+func seedDevice(ctx context.Context, tx *store.Tx, actor store.Actor, account store.AccountID, n int) error {
+	key := bytes.Repeat([]byte{byte(n + 1)}, 32)
+	d, err := tx.CreateDevice(ctx, actor, store.NewDevice{ID: store.NewDeviceID(), Account: account, Name: "phone",
+		PublicKey: key, CertSerial: fmt.Sprintf("%032x", n+1), NotAfter: time.Now().Add(time.Hour)})
+	if err != nil {
+		return err
+	}
+	if err := tx.CreateEnrollNonce(ctx, account, key, time.Now().Add(time.Minute)); err != nil {
+		return err
+	}
+	return tx.UseRequestNonce(ctx, d.ID, store.NonceRenew, append(key, 1), time.Now().Add(time.Minute))
+}
+
+// seedTenantCA stores a placeholder CA generation (the store does not
+// parse certificates).
+func seedTenantCA(ctx context.Context, tx *store.Tx, actor store.Actor) error {
+	if err := tx.LockTenantCA(ctx); err != nil {
+		return err
+	}
+	_, err := tx.AddTenantCA(ctx, actor, "tenant_ca.create", store.TenantCA{RootCert: []byte("root"), RootKeySealed: []byte("k"),
+		RootKEKID: "kek", IssuingCert: []byte("issuing"), IssuingKeySealed: []byte("k"), KEKID: "kek", NotAfter: time.Now().Add(time.Hour)})
+	return err
 }

@@ -175,6 +175,8 @@ func uniqueViolation(constraint string) *DuplicateError {
 		return &DuplicateError{Resource: "role", Field: "name"}
 	case "role_bindings_tenant_id_account_id_role_id_organization_id_key":
 		return &DuplicateError{Resource: "role_binding", Field: "binding"}
+	case "devices_public_key":
+		return &DuplicateError{Resource: "device", Field: "public_key"}
 	}
 	return &DuplicateError{Resource: "unknown", Field: constraint}
 }

@@ -148,3 +148,8 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	}
 	return out, rows.Err()
 }
+
+// CurrentTenant returns the live tenant the transaction is scoped to.
+func (t *Tx) CurrentTenant(ctx context.Context) (Tenant, error) {
+	return scanTenant(t.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1 AND status = 'active'`, t.tenant.UUID))
+}

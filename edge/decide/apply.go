@@ -94,8 +94,15 @@ func (d *Decider) Apply(a replica.Applied) {
 				s.flags = map[string]flagRule{}
 			}
 			s.flags[c.Name] = flagRule{enabled: c.Enabled, rollout: c.RolloutPercent}
-		case replica.Device, replica.TenantCA:
-			// Devices and their CA are edge/devsync's; no decision reads them.
+		case replica.Device:
+			// A device's access tokens carry sid = the device id: a revoked
+			// device is a revoked session.
+			if c.Status != replica.DeviceActive {
+				revoked = append(revoked, c.ID)
+				inv.sessions = append(inv.sessions, c.ID)
+			}
+		case replica.TenantCA:
+			// The device CA is edge/devsync's; no decision reads it.
 		default:
 			d.log.Warn("decide: unknown replica change, reloading tenant", "tenant", a.Tenant, "type", a.Type)
 			d.reload(a.Tenant)

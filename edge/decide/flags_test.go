@@ -105,3 +105,27 @@ func TestResolveTenantBySlugOrID(t *testing.T) {
 		t.Fatal("TenantSlug")
 	}
 }
+
+func TestRevokedDeviceRefusesItsTokens(t *testing.T) {
+	e := newEnv(t)
+	p := e.tenant(tenantA)
+	d := e.decider(Config{})
+	acc, dev := uid("alice"), uid("phone")
+	p.account(acc, "active")
+	device := func(typ, status string, version int) {
+		p.delta(typ, map[string]any{"id": dev, "account_id": acc, "name": "phone", "platform": "ios", "status": status,
+			"cert_serial": "0123456789abcdef0123456789abcdef", "not_after": "2026-11-29T12:00:00Z", "version": version})
+	}
+	device("melmastoon.iam.device.enrolled.v1", "active", 1)
+	tok := p.token(acc, dev) // device tokens carry sid = the device id
+	if _, err := d.VerifyToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	device("melmastoon.iam.device.revoked.v1", "revoked", 2)
+	if _, err := d.VerifyToken(tok); Reason(err) != "revoked_session" {
+		t.Fatalf("token of a revoked device: %v", err)
+	}
+	if _, err := e.decider(Config{}).VerifyToken(tok); Reason(err) != "revoked_session" {
+		t.Fatalf("after a reload: %v", err)
+	}
+}

@@ -63,7 +63,10 @@ func loadTenant(ctx context.Context, q querier, id string) (*tenantLoad, error) 
 	if err != nil {
 		return nil, err
 	}
-	err = scan(ctx, q, `SELECT id FROM revoked_sessions WHERE tenant_id = ?`, []any{id}, func(r *sql.Rows) error {
+	// Revoked devices count as revoked sessions: device tokens carry
+	// sid = the device id.
+	err = scan(ctx, q, `SELECT id FROM revoked_sessions WHERE tenant_id = ?1
+		UNION SELECT id FROM devices WHERE tenant_id = ?1 AND status <> 'active'`, []any{id}, func(r *sql.Rows) error {
 		var sid string
 		err := r.Scan(&sid)
 		l.revoked[sid] = struct{}{}

@@ -74,7 +74,7 @@ type FeatureFlag struct {
 type TenantDeleted struct{ ID string }
 
 // AccountErased is the account.erased tombstone: the account, its role
-// bindings and its revoked-session rows go.
+// bindings, its revoked-session rows and its devices go.
 type AccountErased struct{ ID string }
 
 // RoleDeleted is the role.deleted tombstone: the role, its permissions and

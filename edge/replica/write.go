@@ -182,6 +182,9 @@ func (c AccountErased) write(tx execer, tenant string) error {
 	return execAll(tx, tenant, c.ID,
 		`DELETE FROM role_bindings WHERE tenant_id = ? AND account_id = ?`,
 		`DELETE FROM revoked_sessions WHERE tenant_id = ? AND account_id = ?`,
+		// The account's devices go with it, as core's foreign key cascades.
+		`DELETE FROM device_deltas WHERE tenant_id = ?1 AND device_id IN (SELECT id FROM devices WHERE tenant_id = ?1 AND account_id = ?2)`,
+		`DELETE FROM devices WHERE tenant_id = ? AND account_id = ?`,
 		`DELETE FROM accounts WHERE tenant_id = ? AND id = ?`)
 }
 

@@ -37,8 +37,15 @@ func Seed(ctx context.Context, c *core.Core) error {
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		_, err = c.Auth().CreateTenant(ctx, tx, actor, DemoTenant, "Demo County")
-		return err
+		t, err := c.Auth().CreateTenant(ctx, tx, actor, DemoTenant, "Demo County")
+		if err != nil || c.Devices() == nil {
+			return err
+		}
+		// The demo tenant is ready for device enrollment at once.
+		return tx.AsTenant(ctx, t.ID, func() error {
+			_, err := c.Devices().BootstrapCA(ctx, tx, actor)
+			return err
+		})
 	})
 	if errors.Is(err, errSeeded) {
 		return nil

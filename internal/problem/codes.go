@@ -69,6 +69,15 @@ const (
 	EdgeStale             Code = "MELMASTOON.IAM.EDGE.STALE"
 	CheckBatchTooLarge    Code = "MELMASTOON.IAM.CHECK.BATCH_TOO_LARGE"
 	FlagUnknown           Code = "MELMASTOON.IAM.FLAG.UNKNOWN"
+	DeviceNotFound        Code = "MELMASTOON.IAM.DEVICE.NOT_FOUND"
+	DeviceAccountRequired Code = "MELMASTOON.IAM.DEVICE.ACCOUNT_REQUIRED"
+	DeviceWeakKey         Code = "MELMASTOON.IAM.DEVICE.WEAK_KEY"
+	DeviceProofInvalid    Code = "MELMASTOON.IAM.DEVICE.PROOF_INVALID"
+	DeviceNonceInvalid    Code = "MELMASTOON.IAM.DEVICE.NONCE_INVALID"
+	DeviceNonceUsed       Code = "MELMASTOON.IAM.DEVICE.NONCE_USED"
+	DeviceNonceExpired    Code = "MELMASTOON.IAM.DEVICE.NONCE_EXPIRED"
+	DeviceKeyInUse        Code = "MELMASTOON.IAM.DEVICE.KEY_IN_USE"
+	DeviceCALimit         Code = "MELMASTOON.IAM.DEVICE.CA_GENERATIONS_LIMIT"
 )
 
 // Spec is the HTTP status and title of a code.
@@ -140,6 +149,15 @@ var registry = map[Code]Spec{
 	EdgeStale:             {http.StatusServiceUnavailable, "Edge replica too stale to decide"},
 	CheckBatchTooLarge:    {http.StatusBadRequest, "Too many checks in one batch"},
 	FlagUnknown:           {http.StatusNotFound, "Unknown feature flag"},
+	DeviceNotFound:        {http.StatusNotFound, "Device not found"},
+	DeviceAccountRequired: {http.StatusForbidden, "Only an account can enroll its device"},
+	DeviceWeakKey:         {http.StatusBadRequest, "Device public key not usable"},
+	DeviceProofInvalid:    {http.StatusBadRequest, "Proof of possession does not verify"},
+	DeviceNonceInvalid:    {http.StatusBadRequest, "Enrollment nonce unknown"},
+	DeviceNonceUsed:       {http.StatusConflict, "Enrollment nonce already used"},
+	DeviceNonceExpired:    {http.StatusBadRequest, "Enrollment nonce expired"},
+	DeviceKeyInUse:        {http.StatusConflict, "Public key already enrolled"},
+	DeviceCALimit:         {http.StatusConflict, "Too many active CA generations"},
 }
 
 // Lookup returns the spec of a registered code.

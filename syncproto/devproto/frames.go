@@ -15,8 +15,14 @@ const Subprotocol = "iam-device-sync.v1"
 const (
 	// MaxFrameBytes caps one frame (a frame carries at most one delta).
 	MaxFrameBytes = 64 << 10
-	// NonceBytes is the size of every nonce of the protocol.
+	// NonceBytes is the size of the edge's Hello nonce (and of core's
+	// enrollment nonce).
 	NonceBytes = 32
+	// RequestNonceBytes is the size of a device's renew or token request
+	// nonce: 16 random bytes and the device's time as 8-byte big-endian
+	// unix milliseconds; core refuses one outside ±5 minutes of its clock
+	// or seen before.
+	RequestNonceBytes = 24
 	// MaxChainCerts caps a certificate chain in a frame.
 	MaxChainCerts = 4
 )

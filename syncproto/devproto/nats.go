@@ -78,6 +78,8 @@ type DevicePayload struct {
 // TenantCAPayload is the data of a tenant_ca.published delta: the
 // tenant's CA certificates (DER, base64 standard encoding in JSON and as
 // text in CBOR) that edges and devices trust for device certificates.
+// Roots and Intermediates are parallel, one entry per active generation,
+// oldest first; Generation is the newest (docs/deltas.md).
 type TenantCAPayload struct {
 	Generation    int64    `json:"generation" cbor:"generation"`
 	Roots         []string `json:"roots" cbor:"roots"`

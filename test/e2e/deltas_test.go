@@ -34,12 +34,13 @@ type coreProc struct {
 	args                   []string
 }
 
-func startCore(t *testing.T, dbURL, dir string, ports map[string]string) *coreProc {
+func startCore(t *testing.T, dbURL, dir string, ports map[string]string, extra ...string) *coreProc {
 	t.Helper()
 	c := &coreProc{owner: t, base: "http://127.0.0.1:" + ports["http"], leaf: "127.0.0.1:" + ports["leaf"], anchorFile: filepath.Join(dir, "anchor")}
 	c.args = []string{"core", "--database-url", dbURL, "--http", "127.0.0.1:" + ports["http"],
 		"--hub-dir", filepath.Join(dir, "hub"), "--hub-client", "127.0.0.1:" + ports["client"], "--leaf", c.leaf,
 		"--anchor-file", c.anchorFile}
+	c.args = append(c.args, extra...)
 	c.proc = start(t, coreEnv(), c.args...)
 	waitReady(t, c.base+"/readyz", 2*time.Minute)
 	return c
