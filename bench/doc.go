@@ -8,6 +8,7 @@
 //	go run ./bench -quick                  # smaller sizes and shorter runs (a smoke run, ~1 min)
 //	go run ./bench -scenario subtree -json out.json
 //	go run ./bench -scenario signin        # login-ceiling, login-open, login-storm, refresh, jwks
+//	go run ./bench -scenario decisions     # decide-inproc, -http-closed, -http-open, -invalidation, -memory
 //
 // Each scenario is a named entry in the registry in scenario.go; later issues
 // add login, verify/check and delta-latency scenarios there. Shared pieces

@@ -32,6 +32,8 @@ type Options struct {
 	Signin SigninOptions
 	// Delta holds the flags of the delta scenarios (scen_deltas.go).
 	Delta DeltaOptions
+	// Decide holds the flags of the edge decision scenarios (scen_decisions.go).
+	Decide DecideOptions
 
 	// explicit holds the flags given on the command line (name=value), for
 	// the per-scenario reproduce command.
@@ -123,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.ColdRuns, "coldstart-runs", 0, "coldstart: runs each of fresh and warm (default 3; -quick 1)")
 	registerSigninFlags(fs, &o.Signin)
 	registerDeltaFlags(fs, &o.Delta)
+	registerDecideFlags(fs, &o.Decide)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench [flags]   (see bench/README.md)")
 		fs.PrintDefaults()
@@ -155,6 +158,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, err
 	}
 	if err := o.Delta.setDefaults(o.Quick); err != nil {
+		return o, err
+	}
+	if err := o.Decide.setDefaults(o.Quick); err != nil {
 		return o, err
 	}
 	if o.LoadWorkers < 1 || o.MutMaxOps < 1 {

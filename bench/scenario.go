@@ -44,6 +44,16 @@ var scenarios = []Scenario{
 		Description: "commit at core → applied at the edge, open loop at constant rates (core + hub + relay + edge in-process)"},
 	{Name: "delta-rate", Run: runDeltaRate,
 		Description: "highest sustained delta rate end to end: N account creates as fast as possible, first commit → last applied at the edge"},
+	{Name: "decide-inproc", Run: runDecideInproc,
+		Description: "in-process Decider.Check / VerifyToken / CheckToken (cached and uncached), ns/op and allocs/op, on a 100k-account replica"},
+	{Name: "decide-http-closed", Run: runDecideHTTPClosed,
+		Description: "highest sustained verify and check rate over HTTP on loopback, closed loop at 2, 16, 100 connections"},
+	{Name: "decide-http-open", Run: runDecideHTTPOpen,
+		Description: "constant offered check rate over 100 and 500 connections, open loop, latency from the intended send time"},
+	{Name: "decide-invalidation", Run: runDecideInvalidation,
+		Description: "concurrent role changes at core → first denied check at the edge (decider and HTTP), while checks run"},
+	{Name: "decide-memory", Run: runDecideMemory,
+		Description: "edge memory per 100,000 accounts (Decider heap, whole edge start) and SQLite replica size"},
 }
 
 // selectScenarios resolves a comma-separated list ("" means the foundation set).
@@ -93,7 +103,12 @@ type Env struct {
 	pgOnce sync.Once
 	pg     *PGFixture
 	pgErr  error
+
+	closers []func() // fixtures shared by several scenarios, closed before the cluster
 }
+
+// onClose registers f to run when the run ends (before the cluster stops).
+func (e *Env) onClose(f func()) { e.closers = append(e.closers, f) }
 
 // Postgres returns the shared cluster, starting it on first call.
 func (e *Env) Postgres(ctx context.Context) (*PGFixture, error) {
@@ -101,8 +116,13 @@ func (e *Env) Postgres(ctx context.Context) (*PGFixture, error) {
 	return e.pg, e.pgErr
 }
 
-// Close stops the shared cluster if one was started.
+// Close closes the shared fixtures (last first), then stops the shared
+// cluster if one was started.
 func (e *Env) Close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
 	if e.pg != nil {
 		e.pg.Close()
 	}

@@ -53,7 +53,7 @@ func mustDevice(t *testing.T, args ...string) deviceState {
 // TestDeviceLifecycle drives real processes: core (device certificates
 // valid 1 minute), an edge (clock skew 1 s) and the `iam device` CLI.
 func TestDeviceLifecycle(t *testing.T) {
-	t.Parallel() // mostly waiting for certificates to age
+	t.Parallel()                                                        // mostly waiting for certificates to age
 	const validity, password = time.Minute, "violet-harbour-lantern-93" // core allows at least a minute
 	db := pgtest.New(t)
 	s, err := store.Open(context.Background(), store.Config{URL: db.URL, Logger: slog.New(slog.DiscardHandler)})
