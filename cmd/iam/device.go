@@ -167,7 +167,9 @@ func runDeviceToken(ctx context.Context, args []string, stdout io.Writer, log *s
 	defer func() {
 		cancel()
 		if !stopped {
-			<-synced
+			if err := <-synced; err != nil {
+				log.DebugContext(ctx, "device sync ended", "error", err)
+			}
 		}
 	}()
 	for {
