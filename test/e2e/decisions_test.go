@@ -2,21 +2,14 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/melmastoon/iam/core/store"
-	"github.com/melmastoon/iam/test/pgtest"
 )
 
 // edgeDecision posts body to the edge's path and returns the status and
@@ -37,20 +30,9 @@ func edgeDecision(client *http.Client, base, path string, body any) (int, map[st
 // verifying and checking with zero errors; once core is back, a binding
 // removed at core is denied at the edge.
 func TestEdgeDecidesThroughCoreOutage(t *testing.T) {
-	db := pgtest.New(t)
-	s, err := store.Open(context.Background(), store.Config{URL: db.URL, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	dir := t.TempDir()
-	ports := map[string]string{"http": freePort(t), "client": freePort(t), "leaf": freePort(t)}
-	core := startCore(t, db.URL, dir, ports)
-	anchorRaw, err := os.ReadFile(core.anchorFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edge := startEdge(t, "e1", core.leaf, strings.TrimSpace(string(anchorRaw)), filepath.Join(dir, "edge"), "--issuer-base", core.base)
+	env := newStack(t)
+	s, core := env.s, env.core
+	edge := startEdge(t, "e1", core.leaf, env.anchor, filepath.Join(env.dir, "edge"), "--issuer-base", core.base)
 	a := api{t: t, base: core.base}
 	tenant := a.post("/api/v1/tenants", map[string]string{"slug": "acme", "name": "Acme"})["id"].(string)
 	var chain []string

@@ -165,21 +165,38 @@ func waitConverged(t *testing.T, s *store.Store, e *edgeProc, tenant string, wit
 	t.Fatalf("edge did not converge within %v: edge %v, core %s", within, last, coreDigest(t, s, tenant))
 }
 
-func TestDeltasReachEdgesThroughFaults(t *testing.T) {
+// stack is what most e2e tests start from: a PostgreSQL database with a
+// store on it, an `iam core` process with its embedded hub, and the system
+// delta anchor that edges pin.
+type stack struct {
+	s      *store.Store
+	core   *coreProc
+	anchor string
+	dir    string
+}
+
+// newStack starts a core with extra flags; everything stops with t.
+func newStack(t *testing.T, extra ...string) *stack {
+	t.Helper()
 	db := pgtest.New(t)
 	s, err := store.Open(context.Background(), store.Config{URL: db.URL, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(s.Close)
 	dir := t.TempDir()
 	ports := map[string]string{"http": freePort(t), "client": freePort(t), "leaf": freePort(t)}
-	core := startCore(t, db.URL, dir, ports)
-	anchorRaw, err := os.ReadFile(core.anchorFile)
+	core := startCore(t, db.URL, dir, ports, extra...)
+	anchor, err := os.ReadFile(core.anchorFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchor := strings.TrimSpace(string(anchorRaw))
+	return &stack{s: s, core: core, anchor: strings.TrimSpace(string(anchor)), dir: dir}
+}
+
+func TestDeltasReachEdgesThroughFaults(t *testing.T) {
+	env := newStack(t)
+	s, core, anchor, dir := env.s, env.core, env.anchor, env.dir
 	proxy := newProxy(t, core.leaf)
 	edge := startEdge(t, "e1", proxy.addr, anchor, filepath.Join(dir, "edge-1"))
 	direct := startEdge(t, "e2", core.leaf, anchor, filepath.Join(dir, "edge-2"))

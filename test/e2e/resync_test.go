@@ -1,40 +1,26 @@
 package e2e
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the edge's replica file
-
-	"github.com/melmastoon/iam/core/store"
-	"github.com/melmastoon/iam/test/pgtest"
 )
 
 // An edge that missed a delta (simulated by rolling its stored chain state
 // back one step while it is stopped) must not skip the tenant's later
 // deltas: it resynchronises the tenant from a signed snapshot and converges.
 func TestEdgeResyncsATenantWhoseChainHasAHole(t *testing.T) {
-	db := pgtest.New(t)
-	s, err := store.Open(context.Background(), store.Config{URL: db.URL, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	dir := t.TempDir()
-	ports := map[string]string{"http": freePort(t), "client": freePort(t), "leaf": freePort(t)}
-	c := startCore(t, db.URL, dir, ports)
-	anchorRaw, _ := os.ReadFile(c.anchorFile)
+	env := newStack(t)
+	s, c, dir := env.s, env.core, env.dir
 	edgeDir := filepath.Join(dir, "edge")
-	edge := startEdge(t, "e1", c.leaf, strings.TrimSpace(string(anchorRaw)), edgeDir)
+	edge := startEdge(t, "e1", c.leaf, env.anchor, edgeDir)
 	a := api{t: t, base: c.base}
 	tenant := a.post("/api/v1/tenants", map[string]string{"slug": "acme", "name": "Acme"})["id"].(string)
 	for _, n := range []string{"One", "Two", "Three"} {

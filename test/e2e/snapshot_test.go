@@ -4,17 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/melmastoon/iam/core/store"
-	"github.com/melmastoon/iam/test/pgtest"
 )
 
 // edgeMetric sums the series of one metric on the edge's /metrics (-1 when
@@ -46,20 +41,8 @@ func edgeMetric(t *testing.T, base, name string) float64 {
 }
 
 func TestNewEdgeBootstrapsFromSnapshotThenFollowsDeltas(t *testing.T) {
-	db := pgtest.New(t)
-	s, err := store.Open(context.Background(), store.Config{URL: db.URL, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	dir := t.TempDir()
-	ports := map[string]string{"http": freePort(t), "client": freePort(t), "leaf": freePort(t)}
-	core := startCore(t, db.URL, dir, ports)
-	anchorRaw, err := os.ReadFile(core.anchorFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor := strings.TrimSpace(string(anchorRaw))
+	env := newStack(t)
+	s, core, anchor, dir := env.s, env.core, env.anchor, env.dir
 	a := api{t: t, base: core.base}
 
 	// Two tenants with organizations, a role, accounts and bindings.
