@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/melmastoon/iam/core/auth"
 	"github.com/melmastoon/iam/core/devices"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/internal/problem"
@@ -77,11 +79,17 @@ type rotateCARequest struct {
 }
 
 // accountCaller returns the calling account, or DEVICE.ACCOUNT_REQUIRED
-// for the bootstrap token.
+// for the bootstrap token and for a device's own token: enrolling a
+// device takes the account's sign-in (password, and second factor when
+// enrolled), so a stolen device cannot mint further devices that would
+// outlive its revocation.
 func accountCaller(r *http.Request) (store.AccountID, error) {
 	c := callerOf(r)
 	if c.bootstrap || c.principal.Account == (store.AccountID{}) {
 		return store.AccountID{}, problem.New(problem.DeviceAccountRequired, "sign in as the account that owns the device")
+	}
+	if slices.Contains(c.principal.AMR, auth.AMRDevice) {
+		return store.AccountID{}, problem.New(problem.DeviceAccountRequired, "a device's token cannot enroll devices: sign in with the account's credentials")
 	}
 	return c.principal.Account, nil
 }

@@ -487,6 +487,12 @@ func TestDeviceTokenAndRevocationOverNATS(t *testing.T) {
 	if n := countRows(t, f.c, `SELECT count(*) FROM audit_events WHERE action = 'device.token'`); n != 1 {
 		t.Fatalf("device.token audit rows = %d", n)
 	}
+	// A device's token cannot enroll further devices (a stolen device must
+	// not mint devices that outlive its revocation).
+	if r := f.c.As(tr.AccessToken, coretest.Request{Method: "POST", Path: "/api/v1/tenants/acme/devices/nonce"}); r.Status != 403 ||
+		r.Code() != "MELMASTOON.IAM.DEVICE.ACCOUNT_REQUIRED" {
+		t.Fatalf("nonce with a device token = %d %s", r.Status, r.Body)
+	}
 
 	if r := f.c.Post("/api/v1/tenants/acme/devices/"+e.Device.ID+"/revoke", nil); r.Status != 200 {
 		t.Fatalf("revoke = %d %s", r.Status, r.Body)
