@@ -552,3 +552,22 @@ func TestCloseSendsGoingAway(t *testing.T) {
 		t.Fatal("connections left after Close")
 	}
 }
+
+func TestAccountErasedClosesItsDevicesOnly(t *testing.T) {
+	h := newHarness(t, nil)
+	tn := h.newTenant(true)
+	gone, kept := tn.newDevice(), tn.newDevice()
+	gone.enroll()
+	kept.enroll()
+	clGone := h.connect(gone, 1, nil)
+	clGone.expectReady(quiet)
+	clKept := h.connect(kept, 1, nil)
+	clKept.expectReady(quiet)
+	tn.applyDelta("melmastoon.iam.account.erased.v1", map[string]any{"id": gone.account})
+	clGone.expectClose(2*time.Second, devproto.CloseUnknownDevice)
+	// The other account's device stays connected and keeps receiving.
+	renewed := kept.change(devproto.DeviceRenewedType, "active")
+	if m := clKept.next(); !bytes.Equal(m.Delta, renewed) {
+		t.Fatal("the other device stopped receiving")
+	}
+}

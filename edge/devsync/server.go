@@ -179,7 +179,8 @@ func (s *Server) Close() {
 // Apply follows one committed replica change (pass it to the replica's
 // OnApplied, after the decision engine). It pushes a device.* delta to the
 // device's connections and a key rotation to every connection of the
-// tenant, closes connections of a revoked device or deleted tenant, and
+// tenant, closes connections of a revoked device, an erased account's
+// devices or a deleted tenant, and
 // re-checks the tenant's connections after a snapshot. It never waits for
 // a device: a full send buffer drops that device.
 func (s *Server) Apply(a replica.Applied) {
@@ -200,6 +201,12 @@ func (s *Server) Apply(a replica.Applied) {
 		case replica.TenantDeleted:
 			for _, sess := range s.sessionsOf(a.Tenant, "") {
 				sess.terminate(dropTenantGone)
+			}
+		case replica.AccountErased:
+			// The account's devices went with it: the re-check closes
+			// their connections (4002) and leaves the others alone.
+			for _, sess := range s.sessionsOf(a.Tenant, "") {
+				sess.requestRecheck()
 			}
 		}
 	}
