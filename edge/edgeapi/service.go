@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +39,14 @@ type Service struct {
 	cfg     Config
 	d       *decide.Decider
 	metrics *metrics
+
+	// The replica's staleness, refreshed at most every staleEvery: reading
+	// it takes the replica's lock, too much for every request.
+	staleAt, staleVal atomic.Int64 // unix nanoseconds, nanoseconds
 }
+
+// staleEvery is how old the cached staleness may be.
+const staleEvery = 100 * time.Millisecond
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -60,7 +68,13 @@ func New(cfg Config) (*Service, error) {
 // Stale reports the replica's staleness and whether it exceeds
 // MaxStaleness.
 func (s *Service) Stale() (time.Duration, bool) {
-	st := s.cfg.Staleness()
+	now := time.Now().UnixNano()
+	st := time.Duration(s.staleVal.Load())
+	if now-s.staleAt.Load() > int64(staleEvery) {
+		st = s.cfg.Staleness()
+		s.staleVal.Store(int64(st))
+		s.staleAt.Store(now)
+	}
 	return st, s.cfg.MaxStaleness > 0 && st > s.cfg.MaxStaleness
 }
 

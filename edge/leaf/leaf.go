@@ -75,6 +75,10 @@ func (l *Leaf) start(ctx context.Context) error {
 	return l.connect()
 }
 
+// maxPending bounds what the leaf server buffers for the edge's in-process
+// connection before dropping it as a slow consumer.
+const maxPending = 1 << 30
+
 func (l *Leaf) serverOptions() (*server.Options, error) {
 	hubURL, err := l.cfg.hubURL()
 	if err != nil {
@@ -92,6 +96,10 @@ func (l *Leaf) serverOptions() (*server.Options, error) {
 		JetStreamDomain: l.cfg.LocalDomain,
 		StoreDir:        l.cfg.DataDir, // the server appends "jetstream"
 		NoSigs:          true,
+		// Snapshot chunks of a large tenant arrive faster than a busy edge
+		// reads them; the default 64 MiB would have the server drop the
+		// edge's own connection as a slow consumer mid-bootstrap.
+		MaxPending: maxPending,
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: l.cfg.ReconnectInterval,
 			Remotes:           []*server.RemoteLeafOpts{remote},
@@ -145,7 +153,24 @@ func (l *Leaf) shutdownLocked() {
 func (l *Leaf) Conn() *nats.Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.redialLocked()
 	return l.nc
+}
+
+// redialLocked replaces a closed in-process connection while the server
+// runs: the server closes a client that falls behind by MaxPending (a
+// CPU-starved edge receiving a large snapshot), and the connection does not
+// reconnect by itself (in-process). Without this the edge would retry with
+// a dead connection forever.
+func (l *Leaf) redialLocked() {
+	if l.closed || l.srv == nil || l.nc == nil || !l.nc.IsClosed() {
+		return
+	}
+	if err := l.connect(); err != nil {
+		l.cfg.Logger.Warn("leaf: in-process connection closed and could not be re-dialled", "error", err)
+		return
+	}
+	l.cfg.Logger.Warn("leaf: in-process connection was closed by the server; re-dialled")
 }
 
 // HubJetStream addresses the hub's JetStream through its domain
@@ -154,6 +179,7 @@ func (l *Leaf) Conn() *nats.Conn {
 func (l *Leaf) HubJetStream() jetstream.JetStream {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.redialLocked()
 	return l.hubJS
 }
 
@@ -162,6 +188,7 @@ func (l *Leaf) HubJetStream() jetstream.JetStream {
 func (l *Leaf) LocalJetStream() jetstream.JetStream {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.redialLocked()
 	return l.localJS
 }
 
@@ -206,6 +233,7 @@ const connectPoll = 10 * time.Millisecond
 func (l *Leaf) hub() (jetstream.JetStream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.redialLocked()
 	if l.hubJS == nil {
 		return nil, ErrNotStarted
 	}

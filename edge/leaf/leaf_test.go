@@ -317,3 +317,18 @@ func TestFetchRangeAgedOut(t *testing.T) {
 		t.Fatalf("stored range: %d msgs, %v", len(msgs), err)
 	}
 }
+
+// A connection the server closed (a slow consumer mid-snapshot) is
+// re-dialled instead of failing every later request.
+func TestClosedConnectionIsRedialled(t *testing.T) {
+	_, l := connectedPair(t)
+	old := l.Conn()
+	old.Close()
+	nc := l.Conn()
+	if nc == nil || nc == old || nc.IsClosed() {
+		t.Fatalf("Conn after close: %v", nc)
+	}
+	if _, err := l.HubJetStream().AccountInfo(testCtx(t)); err != nil {
+		t.Fatalf("hub jetstream after re-dial: %v", err)
+	}
+}

@@ -81,7 +81,7 @@ func (FeatureFlag) tables() []string    { return []string{"feature_flags"} }
 // transaction, together with its chain state and the stream cursor.
 func (r *Replica) bulkLoad(ctx context.Context, snap *tenantSnapshot, streamSeq uint64) error {
 	tenant := snap.anchor.Tenant
-	return r.inTx(ctx, func(tx *txExec) error {
+	err := r.inTx(ctx, func(tx *txExec) error {
 		if err := deleteTenantRows(tx, tenant); err != nil {
 			return err
 		}
@@ -102,6 +102,14 @@ func (r *Replica) bulkLoad(ctx context.Context, snap *tenantSnapshot, streamSeq 
 		}
 		return saveCursor(tx, max(streamSeq, r.StreamCursor()))
 	})
+	if err == nil {
+		// A large load leaves a WAL as big as the data; fold it into the
+		// database and truncate it rather than keep twice the size on disk.
+		if _, cerr := r.writer.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); cerr != nil {
+			r.log.WarnContext(ctx, "replica: WAL checkpoint after a snapshot load failed", "error", cerr)
+		}
+	}
+	return err
 }
 
 // bulkBatchRows is how many accounts or bindings one INSERT carries during
