@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/melmastoon/iam/syncproto"
 	"github.com/melmastoon/iam/syncproto/devproto"
@@ -123,10 +124,16 @@ func (c *Client) applyDeviceLocked(ctx context.Context, env *syncproto.Envelope)
 
 // installChain verifies a certificate chain issued to this device (against
 // the stored trust bundle, at the trusted time, for this device, tenant
-// and key) and persists it.
+// and key, expiring later than the current certificate) and persists it.
 func (c *Client) installChain(ctx context.Context, chain [][]byte) error {
 	c.mu.Lock()
 	leaf, err := c.verifyChainLocked(chain)
+	if err == nil && !leaf.NotAfter.After(c.leaf.NotAfter) {
+		// An older certificate replayed as a renewal: installing it would
+		// shorten the device's life (and roll back its serial).
+		err = fmt.Errorf("%w: renewed certificate expires %s, not after the current one (%s)", ErrUntrustedResponse,
+			leaf.NotAfter.UTC().Format(time.RFC3339), c.leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
 	if err == nil {
 		rec := c.rec.clone()
 		rec.Chain = slices.Clone(chain)
@@ -159,28 +166,4 @@ func (c *Client) verifyChainLocked(chain [][]byte) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%w: certificate names device %s of tenant %s", ErrUntrustedResponse, id.Device, id.Tenant)
 	}
 	return parseLeaf(chain, c.rec.Key.Public().(ed25519.PublicKey))
-}
-
-// markRevoked records the edge's statement that the device is revoked
-// (close code 4006); the version held stays, so a newer signed delta
-// still applies.
-func (c *Client) markRevoked(ctx context.Context) {
-	c.mu.Lock()
-	if c.rec.Entity.Status == StatusRevoked {
-		c.mu.Unlock()
-		return
-	}
-	rec := c.rec.clone()
-	rec.Entity.Status = StatusRevoked
-	err := c.st.put(ctx, rec)
-	if err == nil {
-		c.rec = rec
-	}
-	st := c.stateLocked()
-	c.mu.Unlock()
-	if err != nil {
-		c.log.ErrorContext(ctx, "device revocation not persisted", "error", err)
-		return
-	}
-	c.notify(st)
 }

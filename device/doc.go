@@ -33,16 +33,30 @@
 // withhold updates but cannot forge or roll them back.
 //
 // Sync reconnects with exponential back-off and jitter (BackoffMin …
-// BackoffMax) on network errors and retryable close codes, and stops with
-// ErrCertificateExpired (close code 4004: re-enroll) or ErrRevoked (4006).
+// BackoffMax) on network errors and retryable close codes. It stops only
+// on facts: ErrRevoked when it holds a signed Device delta or snapshot
+// with status revoked (an edge pushes it before closing with 4006), and
+// ErrCertificateExpired when its own check at the trusted time finds the
+// certificate expired (re-enroll). Close codes and response errors are
+// not signed, so an edge cannot brick a device with them: a 4006 without
+// a signed revocation, or a 4004 the device's clock does not confirm, is
+// logged, counted (Stats.Hints) and retried like any other refusal (Once
+// returns it as ErrRefused); a "revoked" or "expired" answer to a request
+// is never persisted.
 //
 // # Renewal, tokens and time
 //
 // Past two thirds of its certificate's validity (plus up to
 // DefaultRenewJitter of it) a syncing client asks for a new certificate
 // (RenewRequest); when core is unreachable it keeps the current one and
-// retries every RenewRetry. Client.Token obtains an access token of the
-// device's account over the same channel, without the password.
+// retries every RenewRetry; when core answers "too_early" it keeps it and
+// asks again at the next check. A renewed chain is installed only when it
+// verifies and expires later than the current certificate (no rollback).
+// Client.Token obtains an access token of the device's account over the
+// same channel, without the password: each request carries a fresh
+// ephemeral X25519 key in its signed nonce, core seals the token to it
+// (devproto.SealToken) and only the device can open it, so the edge that
+// relays it never sees the token.
 //
 // The device never trusts its own clock alone: its expiry and renewal
 // decisions use max(local clock, newest core-signed time seen), the

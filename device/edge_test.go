@@ -190,11 +190,31 @@ func (e *fakeEdge) answer(ctx context.Context, ec *edgeConn) {
 
 // checkRequest verifies a request's signature as core would.
 func (e *fakeEdge) checkRequest(ec *edgeConn, m *devproto.Message, msg func(string, string, []byte) []byte) {
-	if len(m.Nonce) != RequestNonceBytes || m.ID == 0 {
-		e.t.Errorf("edge: request nonce of %d bytes, id %d", len(m.Nonce), m.ID)
+	want := RequestNonceBytes
+	if m.Type == devproto.TokenRequest {
+		want = TokenNonceBytes
+	}
+	if len(m.Nonce) != want || m.ID == 0 {
+		e.t.Errorf("edge: %s nonce of %d bytes, id %d", m.Type, len(m.Nonce), m.ID)
 	}
 	pub := ec.leaf.PublicKey.(ed25519.PublicKey)
 	if err := devcert.VerifyPossession(pub, msg(ec.auth.Tenant, ec.auth.Device, m.Nonce), m.Sig); err != nil {
 		e.t.Errorf("edge: %s signature: %v", m.Type, err)
+	}
+}
+
+// sealingCore answers token requests as core does: token sealed to the
+// request's ephemeral key (edit, if set, alters the answer).
+func sealingCore(t *testing.T, token string, edit func(*devproto.Message)) func(ec *edgeConn, m *devproto.Message) *devproto.Message {
+	return func(ec *edgeConn, m *devproto.Message) *devproto.Message {
+		sealed, err := devproto.SealToken(ec.auth.Tenant, ec.auth.Device, m.Nonce, token)
+		if err != nil {
+			t.Errorf("edge: seal: %v", err)
+		}
+		resp := &devproto.Message{Type: devproto.TokenResponse, ID: m.ID, SealedToken: sealed, ExpiresIn: 300}
+		if edit != nil {
+			edit(resp)
+		}
+		return resp
 	}
 }

@@ -8,13 +8,17 @@ import (
 // Sentinel errors. Every error of this package that a caller may act on
 // wraps one of them; check with errors.Is.
 var (
-	// ErrCertificateExpired: the device certificate expired (the edge
-	// closed with devproto.CloseCertExpired, core answered "expired", or
-	// the trusted time is past NotAfter plus the clock skew). The device
-	// must enroll again.
+	// ErrCertificateExpired: the device certificate expired by the
+	// device's own check: the trusted time (max of the local clock and
+	// the newest core-signed time) is past NotAfter plus the clock skew.
+	// An edge's close code devproto.CloseCertExpired counts only when
+	// this check agrees (else it is retried like other refusals); core's
+	// "expired" answer never does. The device must enroll again.
 	ErrCertificateExpired = errors.New("device: certificate expired, enroll again")
-	// ErrRevoked: the device was revoked. The local status is set to
-	// "revoked"; Sync refuses to run.
+	// ErrRevoked: the device holds a signed Device delta or snapshot with
+	// status "revoked" (it verified and persisted it). Unsigned signals
+	// (close code devproto.CloseRevoked, a "revoked" answer) never set
+	// the status: they are retried, or refused with ErrRefused.
 	ErrRevoked = errors.New("device: device revoked")
 	// ErrNotConnected: Renew or Token was called while no sync connection
 	// is ready.
@@ -22,9 +26,16 @@ var (
 	// ErrUnavailable: the edge could not reach core for a renewal or a
 	// token; the current certificate stays in use.
 	ErrUnavailable = errors.New("device: core unavailable, retry later")
-	// ErrRefused: the edge or core refused a request for another reason
-	// (a RequestError carries the code).
+	// ErrRefused: the edge or core refused a request (a RequestError
+	// carries the code, "revoked" and "expired" included: they are hints,
+	// not facts), or the edge closed the connection with
+	// devproto.CloseRevoked or devproto.CloseCertExpired that the
+	// device's signed state or own expiry check does not confirm.
 	ErrRefused = errors.New("device: request refused")
+	// ErrTooEarly: core declined a renewal because the certificate is not
+	// past a third of its life yet; the current certificate stays, and a
+	// syncing client asks again at its next check.
+	ErrTooEarly = errors.New("device: renewal too early, the current certificate stays")
 	// ErrNotEnrolled: the state directory holds no enrollment.
 	ErrNotEnrolled = errors.New("device: not enrolled")
 	// ErrAlreadyEnrolled: Enroll would overwrite an existing enrollment
@@ -33,8 +44,10 @@ var (
 	// ErrMFARequired: the account needs a second factor to sign in, which
 	// enrollment through this library does not support.
 	ErrMFARequired = errors.New("device: the account requires multi-factor sign-in, not supported for enrollment")
-	// ErrUntrustedResponse: core's enrollment or renewal answer did not
-	// verify (chain, trust bundle, anchor, device or key mismatch).
+	// ErrUntrustedResponse: core's enrollment, renewal or token answer
+	// did not verify (chain, trust bundle, anchor, device or key
+	// mismatch; a renewed certificate that does not expire later than
+	// the current one; a sealed token that does not open).
 	ErrUntrustedResponse = errors.New("device: untrusted response")
 	// ErrRejectedDelta wraps the reason a Delta frame was rejected
 	// (tampered, unknown key, other device or tenant, rollback).
@@ -62,8 +75,9 @@ func (e *APIError) Error() string {
 }
 
 // RequestError is an Error code of a RenewResponse or TokenResponse
-// (devproto.ErrCode*). It wraps ErrUnavailable, ErrCertificateExpired,
-// ErrRevoked or ErrRefused, according to the code.
+// (devproto.ErrCode*). It wraps ErrUnavailable ("unavailable"),
+// ErrTooEarly ("too_early") or ErrRefused (any other code: "revoked" and
+// "expired" too, which are unsigned and never change the device's state).
 type RequestError struct {
 	Code string
 }

@@ -23,7 +23,7 @@ func FuzzDeviceFrame(f *testing.F) {
 		{Type: devproto.Delta, Delta: old},
 		{Type: devproto.Delta, Delta: tampered},
 		{Type: devproto.RenewResponse, ID: 7, Chain: [][]byte{{1, 2}}},
-		{Type: devproto.TokenResponse, ID: 1, Token: "t", ExpiresIn: 3},
+		{Type: devproto.TokenResponse, ID: 1, SealedToken: []byte("t"), ExpiresIn: 3},
 	} {
 		f.Add(frame(f, m))
 	}

@@ -111,4 +111,10 @@ type Stats struct {
 	Rotations  uint64 // key rotations learned
 	Renewals   uint64 // certificates renewed
 	Connects   uint64 // handshakes completed (Ready received)
+	// Hints counts unsigned "revoked" or "expired" signals not acted
+	// upon: close codes 4006 and 4004 that the device's signed state or
+	// own expiry check did not confirm, and such answers to requests.
+	Hints uint64
+	// TooEarly counts renewals core declined as too early.
+	TooEarly uint64
 }

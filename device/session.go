@@ -2,7 +2,9 @@ package device
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -125,9 +127,13 @@ func (s *session) closeWith(err error) error {
 	return err
 }
 
-// closeReason maps a read error to the package's errors: the edge's
-// close codes 4004 and 4006 become ErrCertificateExpired and ErrRevoked
-// (and the local status revoked).
+// closeReason maps a read error to the package's errors. Close codes are
+// not signed, so they are hints: 4006 (revoked) becomes ErrRevoked only
+// when the device holds a signed Device delta or snapshot with status
+// revoked (an honest edge sends it before closing), 4004 (expired)
+// becomes ErrCertificateExpired only when the device's own check at its
+// trusted time agrees. Otherwise both wrap ErrRefused and are retried like
+// other close codes; nothing is persisted.
 func (c *Client) closeReason(ctx context.Context, err error) error {
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) {
@@ -135,14 +141,34 @@ func (c *Client) closeReason(ctx context.Context, err error) error {
 	}
 	switch ce.Code {
 	case devproto.CloseCertExpired:
-		return fmt.Errorf("%w: edge closed with %d", ErrCertificateExpired, ce.Code)
+		c.mu.Lock()
+		usable := c.checkUsableLocked()
+		c.mu.Unlock()
+		if usable != nil {
+			return fmt.Errorf("%w (edge closed with %d)", usable, ce.Code)
+		}
+		c.noteHint(ctx, "edge closed with certificate expired, but the certificate is valid at the device's trusted time", int(ce.Code))
+		return fmt.Errorf("%w: edge closed with %d (certificate expired at the edge), not confirmed by the device's clock: %w",
+			ErrRefused, ce.Code, err)
 	case devproto.CloseRevoked:
-		c.markRevoked(ctx)
-		return fmt.Errorf("%w: edge closed with %d", ErrRevoked, ce.Code)
+		if c.Current().Status == StatusRevoked {
+			return fmt.Errorf("%w: edge closed with %d", ErrRevoked, ce.Code)
+		}
+		c.noteHint(ctx, "edge closed with device revoked, without a signed revocation", int(ce.Code))
+		return fmt.Errorf("%w: edge closed with %d (device revoked) without a signed revocation: %w", ErrRefused, ce.Code, err)
 	case devproto.CloseCertNotYetValid:
 		c.log.WarnContext(ctx, "edge says the certificate is not valid yet, check the clock")
 	}
 	return fmt.Errorf("device: edge closed the connection with %d %q: %w", ce.Code, ce.Reason, err)
+}
+
+// noteHint logs and counts an unsigned revoked or expired signal that the
+// device does not act upon.
+func (c *Client) noteHint(ctx context.Context, msg string, code any) {
+	c.mu.Lock()
+	c.stats.Hints++
+	c.mu.Unlock()
+	c.log.WarnContext(ctx, "device ignores an unconfirmed refusal", "reason", msg, "code", code)
 }
 
 // run serves a connection after Auth: it waits for Ready, then handles
@@ -164,7 +190,7 @@ func (s *session) run(ctx context.Context) (ready bool, err error) {
 	if s.cfg.Once {
 		wg.Go(func() { cancel(s.catchUp(sctx)) })
 	} else {
-		wg.Go(func() { s.renewLoop(sctx, cancel) })
+		wg.Go(func() { s.renewLoop(sctx) })
 	}
 	select {
 	case <-ctx.Done():
@@ -282,21 +308,16 @@ func (s *session) catchUp(ctx context.Context) error {
 			idle = true
 		}
 	}
-	if err := s.maybeRenew(ctx); err != nil {
-		return err
-	}
+	s.maybeRenew(ctx)
 	return errOnceDone
 }
 
 // renewLoop renews the certificate when due, checking every CheckInterval.
-func (s *session) renewLoop(ctx context.Context, cancel context.CancelCauseFunc) {
+func (s *session) renewLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	for {
-		if err := s.maybeRenew(ctx); err != nil {
-			cancel(err)
-			return
-		}
+		s.maybeRenew(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -305,30 +326,33 @@ func (s *session) renewLoop(ctx context.Context, cancel context.CancelCauseFunc)
 	}
 }
 
-// maybeRenew renews if due. It returns only fatal errors (expired,
-// revoked); after any other failure it postpones the next attempt by
-// RenewRetry and keeps the current certificate.
-func (s *session) maybeRenew(ctx context.Context) error {
+// maybeRenew renews if due. A failed renewal never ends the session and
+// never changes the device's status: the current certificate stays. After
+// "too_early" the next check asks again; after any other failure (core
+// unavailable, an untrusted or rolled-back chain, an unsigned "revoked" or
+// "expired") the next attempt waits RenewRetry.
+func (s *session) maybeRenew(ctx context.Context) {
 	if !s.c.renewalDue() {
-		return nil
+		return
 	}
 	err := s.renew(ctx)
 	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrCertificateExpired), errors.Is(err, ErrRevoked):
-		return err
-	case ctx.Err() != nil:
-		return nil
+	case err == nil, ctx.Err() != nil:
+		return
+	case errors.Is(err, ErrTooEarly):
+		s.c.mu.Lock()
+		s.c.stats.TooEarly++
+		s.c.mu.Unlock()
+		s.c.log.InfoContext(ctx, "device certificate renewal: core says too early, keeping the current one until the next check")
+		return
 	}
 	s.c.log.WarnContext(ctx, "device certificate renewal failed, keeping the current one", "error", err, "retry_in", s.cfg.RenewRetry)
 	s.c.postponeRenewal(s.cfg.RenewRetry)
-	return nil
 }
 
 // renew asks for a new certificate over this connection and installs it.
 func (s *session) renew(ctx context.Context) error {
-	resp, err := s.signedRequest(ctx, devproto.RenewRequest, devproto.RenewResponse, devcert.RenewalMessage)
+	resp, _, err := s.signedRequest(ctx, devproto.RenewRequest, devproto.RenewResponse, devcert.RenewalMessage, nil)
 	if err != nil {
 		return err
 	}
@@ -339,18 +363,21 @@ func (s *session) renew(ctx context.Context) error {
 }
 
 // signedRequest sends a RenewRequest or TokenRequest (a fresh request
-// nonce signed with msg) and waits for its response; a response Error
-// becomes a RequestError.
-func (s *session) signedRequest(ctx context.Context, typ, want devproto.MsgType, msg func(tenant, device string, nonce []byte) []byte) (*devproto.Message, error) {
+// nonce, followed by key when not nil, signed with msg) and waits for its
+// response; it returns the response and the nonce sent. A response Error
+// becomes a RequestError; "revoked" and "expired" are counted and logged
+// as hints, never acted upon.
+func (s *session) signedRequest(ctx context.Context, typ, want devproto.MsgType, msg func(tenant, device string, nonce []byte) []byte,
+	key []byte) (*devproto.Message, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	c := s.c
 	c.mu.Lock()
-	nonce, err := requestNonce(c.trustedNowLocked())
+	nonce, err := requestNonce(c.trustedNowLocked(), key)
 	r := c.rec
 	c.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req := &devproto.Message{Type: typ, ID: s.nextID.Add(1), Nonce: nonce, Sig: ed25519.Sign(r.Key, msg(r.TenantID, r.DeviceID, nonce))}
 	ch := make(chan *devproto.Message, 1)
@@ -363,18 +390,21 @@ func (s *session) signedRequest(ctx context.Context, typ, want devproto.MsgType,
 		s.mu.Unlock()
 	}()
 	if err := s.write(ctx, req); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	select {
 	case resp := <-ch:
-		if resp.Error != "" {
-			return nil, &RequestError{Code: resp.Error}
+		switch resp.Error {
+		case "":
+			return resp, nonce, nil
+		case devproto.ErrCodeRevoked, devproto.ErrCodeExpired:
+			c.noteHint(ctx, "the "+typ.String()+" was answered with an unsigned refusal", resp.Error)
 		}
-		return resp, nil
+		return nil, nil, &RequestError{Code: resp.Error}
 	case <-ctx.Done():
-		return nil, fmt.Errorf("device: %s: %w", typ, ctx.Err())
+		return nil, nil, fmt.Errorf("device: %s: %w", typ, ctx.Err())
 	case <-s.done:
-		return nil, fmt.Errorf("%w: connection ended during %s", ErrNotConnected, typ)
+		return nil, nil, fmt.Errorf("%w: connection ended during %s", ErrNotConnected, typ)
 	}
 }
 
@@ -393,15 +423,15 @@ func (s *session) deliver(ctx context.Context, m *devproto.Message) {
 	p.ch <- m
 }
 
-// codeError maps a response Error code to a sentinel.
+// codeError maps a response Error code to a sentinel. "revoked" and
+// "expired" are unsigned: ErrRefused, never ErrRevoked or
+// ErrCertificateExpired.
 func codeError(code string) error {
 	switch code {
 	case devproto.ErrCodeUnavailable:
 		return ErrUnavailable
-	case devproto.ErrCodeExpired:
-		return ErrCertificateExpired
-	case devproto.ErrCodeRevoked:
-		return ErrRevoked
+	case devproto.ErrCodeTooEarly:
+		return ErrTooEarly
 	}
 	return ErrRefused
 }
@@ -430,10 +460,13 @@ func (c *Client) session() (*session, error) {
 }
 
 // Renew asks for a new certificate now, over the running Sync's
-// connection, and installs it after verifying it. It fails with
-// ErrNotConnected when no connection is ready, an error wrapping
-// ErrUnavailable when core is unreachable (the current certificate stays),
-// ErrCertificateExpired or ErrRevoked.
+// connection, and installs it after verifying it (it must also expire
+// later than the current one). It fails with ErrNotConnected when no
+// connection is ready, an error wrapping ErrUnavailable when core is
+// unreachable, ErrTooEarly when core finds the certificate too young to
+// renew, ErrUntrustedResponse for a chain that does not verify, or
+// ErrRefused (a RequestError) for any other answer; the current
+// certificate stays and the device's status never changes.
 func (c *Client) Renew(ctx context.Context) error {
 	s, err := c.session()
 	if err != nil {
@@ -444,18 +477,33 @@ func (c *Client) Renew(ctx context.Context) error {
 
 // Token obtains a fresh access token of the device's account over the
 // running Sync's connection (proof of possession of the device key, no
-// password). Errors are those of Renew.
+// password). Each request carries a fresh ephemeral X25519 key in its
+// signed nonce; core seals the token to it and only this call can open it
+// (devproto.OpenToken), so the edge relaying it never sees the token. A
+// sealed token that does not open fails with ErrUntrustedResponse; other
+// errors are those of Renew.
 func (c *Client) Token(ctx context.Context) (accessToken string, expiresIn time.Duration, err error) {
 	s, err := c.session()
 	if err != nil {
 		return "", 0, err
 	}
-	resp, err := s.signedRequest(ctx, devproto.TokenRequest, devproto.TokenResponse, devcert.TokenRequestMessage)
+	key, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return "", 0, fmt.Errorf("device: token key: %w", err)
+	}
+	resp, nonce, err := s.signedRequest(ctx, devproto.TokenRequest, devproto.TokenResponse, devcert.TokenRequestMessage, key.PublicKey().Bytes())
 	if err != nil {
 		return "", 0, err
 	}
-	if resp.Token == "" {
-		return "", 0, fmt.Errorf("%w: token response without token", ErrProtocol)
+	if len(resp.SealedToken) == 0 {
+		return "", 0, fmt.Errorf("%w: token response without a sealed token", ErrProtocol)
 	}
-	return resp.Token, time.Duration(resp.ExpiresIn) * time.Second, nil
+	c.mu.Lock()
+	tenant, device := c.rec.TenantID, c.rec.DeviceID
+	c.mu.Unlock()
+	tok, err := devproto.OpenToken(key, tenant, device, nonce, resp.SealedToken)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %w", ErrUntrustedResponse, err)
+	}
+	return tok, time.Duration(resp.ExpiresIn) * time.Second, nil
 }

@@ -82,10 +82,12 @@ func syncURL(edge string) (string, error) {
 // Sync keeps the Device entity in sync with the edge until ctx ends (it
 // then returns nil), reconnecting with back-off after network errors and
 // retryable close codes, and renewing the certificate when it is due. It
-// returns an error wrapping ErrCertificateExpired (re-enroll) or
-// ErrRevoked when the edge refuses the device for good, ErrClosed when the
-// Client is closed, and ErrSyncRunning when another Sync runs. With
-// cfg.Once it returns after one catch-up (nil), or the first error.
+// returns an error wrapping ErrCertificateExpired when the device's own
+// check finds the certificate expired (re-enroll), ErrRevoked when it
+// holds a signed revocation, ErrClosed when the Client is closed, and
+// ErrSyncRunning when another Sync runs. An edge's unconfirmed 4004 or
+// 4006 is retried. With cfg.Once it returns after one catch-up (nil), or
+// the first error (an unconfirmed 4004 or 4006 wraps ErrRefused).
 func (c *Client) Sync(ctx context.Context, cfg SyncConfig) error {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return err

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/nats-io/nats.go"
 
+	"github.com/melmastoon/iam/core/ca"
 	"github.com/melmastoon/iam/core/store"
 	"github.com/melmastoon/iam/syncproto"
 	"github.com/melmastoon/iam/syncproto/devcert"
@@ -370,6 +372,26 @@ func requestNonce(at time.Time) []byte {
 	return n
 }
 
+// tokenNonce is a token request's nonce: a request nonce and a fresh
+// ephemeral X25519 public key, whose private half opens the sealed token.
+func tokenNonce(at time.Time) ([]byte, *ecdh.PrivateKey) {
+	key, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return append(requestNonce(at), key.PublicKey().Bytes()...), key
+}
+
+// openToken opens the sealed token of a token reply to req.
+func (d *deviceClient) openToken(req devproto.SignedRequest, key *ecdh.PrivateKey, r devproto.TokenReply) string {
+	d.t.Helper()
+	tok, err := devproto.OpenToken(key, d.tenant, d.device, req.Nonce, r.SealedToken)
+	if err != nil {
+		d.t.Fatalf("sealed token: %v", err)
+	}
+	return tok
+}
+
 func (d *deviceClient) signed(msg func(tenant, device string, nonce []byte) []byte, nonce []byte) devproto.SignedRequest {
 	return devproto.SignedRequest{Tenant: d.tenant, Device: d.device, Nonce: nonce, Signature: ed25519.Sign(d.priv, msg(d.tenant, d.device, nonce))}
 }
@@ -405,6 +427,12 @@ func TestDeviceRenewalOverNATS(t *testing.T) {
 	d := &deviceClient{t: t, nc: f.c.Core.Hub().Conn(), tenant: f.tenant, device: e.Device.ID, priv: priv}
 	bundle, _ := devcert.ParseTrustBundle(e.TrustBundle)
 
+	// A fresh certificate is not renewed: core answers too_early until a
+	// third of its life has passed.
+	if r := d.renew(d.signed(devcert.RenewalMessage, requestNonce(clock.Now()))); r.Error != devproto.ErrCodeTooEarly || r.Chain != nil {
+		t.Fatalf("renewal of a fresh certificate = %+v", r)
+	}
+	clock.Advance(ca.DefaultDeviceValidity / 3)
 	ok := d.signed(devcert.RenewalMessage, requestNonce(clock.Now()))
 	r := d.renew(ok)
 	if r.Error != "" || len(r.Chain) != 2 {
@@ -459,7 +487,8 @@ func TestDeviceRenewalOverNATS(t *testing.T) {
 	if got := d.renew(d.signed(devcert.RenewalMessage, requestNonce(clock.Now()))); got.Error != devproto.ErrCodeExpired {
 		t.Fatalf("expired certificate: %+v", got)
 	}
-	if got := d.token(d.signed(devcert.TokenRequestMessage, requestNonce(clock.Now()))); got.Error != devproto.ErrCodeExpired {
+	expiredNonce, _ := tokenNonce(clock.Now())
+	if got := d.token(d.signed(devcert.TokenRequestMessage, expiredNonce)); got.Error != devproto.ErrCodeExpired {
 		t.Fatalf("token with expired certificate: %+v", got)
 	}
 }
@@ -469,19 +498,22 @@ func TestDeviceTokenAndRevocationOverNATS(t *testing.T) {
 	e, priv := f.enroll(t)
 	d := &deviceClient{t: t, nc: f.c.Core.Hub().Conn(), tenant: f.tenant, device: e.Device.ID, priv: priv}
 
-	tr := d.token(d.signed(devcert.TokenRequestMessage, requestNonce(time.Now())))
-	if tr.Error != "" || tr.AccessToken == "" || tr.ExpiresIn <= 0 {
+	nonce, key := tokenNonce(time.Now())
+	req := d.signed(devcert.TokenRequestMessage, nonce)
+	tr := d.token(req)
+	if tr.Error != "" || len(tr.SealedToken) == 0 || tr.ExpiresIn <= 0 {
 		t.Fatalf("token = %+v", tr)
 	}
+	accessToken := d.openToken(req, key, tr)
 	claims := jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(tr.AccessToken, claims, jwksKeyfunc(t, f.c), jwt.WithIssuer(f.issuer), jwt.WithAudience("iam")); err != nil {
+	if _, err := jwt.ParseWithClaims(accessToken, claims, jwksKeyfunc(t, f.c), jwt.WithIssuer(f.issuer), jwt.WithAudience("iam")); err != nil {
 		t.Fatalf("device token does not verify: %v", err)
 	}
 	if claims["sub"] != f.alice || claims["sid"] != e.Device.ID || len(claims["amr"].([]any)) != 1 || claims["amr"].([]any)[0] != "device" {
 		t.Fatalf("claims = %v", claims)
 	}
 	// Core's own verifier accepts it: the account lists its devices with it.
-	if r := f.c.As(tr.AccessToken, coretest.Request{Method: "GET", Path: "/api/v1/tenants/acme/devices"}); r.Status != 200 {
+	if r := f.c.As(accessToken, coretest.Request{Method: "GET", Path: "/api/v1/tenants/acme/devices"}); r.Status != 200 {
 		t.Fatalf("device token at core = %d %s", r.Status, r.Body)
 	}
 	if n := countRows(t, f.c, `SELECT count(*) FROM audit_events WHERE action = 'device.token'`); n != 1 {
@@ -489,7 +521,7 @@ func TestDeviceTokenAndRevocationOverNATS(t *testing.T) {
 	}
 	// A device's token cannot enroll further devices (a stolen device must
 	// not mint devices that outlive its revocation).
-	if r := f.c.As(tr.AccessToken, coretest.Request{Method: "POST", Path: "/api/v1/tenants/acme/devices/nonce"}); r.Status != 403 ||
+	if r := f.c.As(accessToken, coretest.Request{Method: "POST", Path: "/api/v1/tenants/acme/devices/nonce"}); r.Status != 403 ||
 		r.Code() != "MELMASTOON.IAM.DEVICE.ACCOUNT_REQUIRED" {
 		t.Fatalf("nonce with a device token = %d %s", r.Status, r.Body)
 	}
@@ -497,13 +529,14 @@ func TestDeviceTokenAndRevocationOverNATS(t *testing.T) {
 	if r := f.c.Post("/api/v1/tenants/acme/devices/"+e.Device.ID+"/revoke", nil); r.Status != 200 {
 		t.Fatalf("revoke = %d %s", r.Status, r.Body)
 	}
-	if got := d.token(d.signed(devcert.TokenRequestMessage, requestNonce(time.Now()))); got.Error != devproto.ErrCodeRevoked || got.AccessToken != "" {
+	revokedNonce, _ := tokenNonce(time.Now())
+	if got := d.token(d.signed(devcert.TokenRequestMessage, revokedNonce)); got.Error != devproto.ErrCodeRevoked || got.SealedToken != nil {
 		t.Fatalf("token of a revoked device: %+v", got)
 	}
 	if got := d.renew(d.signed(devcert.RenewalMessage, requestNonce(time.Now()))); got.Error != devproto.ErrCodeRevoked {
 		t.Fatalf("renewal of a revoked device: %+v", got)
 	}
-	if r := f.c.As(tr.AccessToken, coretest.Request{Method: "GET", Path: "/api/v1/tenants/acme/devices"}); r.Status != 401 {
+	if r := f.c.As(accessToken, coretest.Request{Method: "GET", Path: "/api/v1/tenants/acme/devices"}); r.Status != 401 {
 		t.Fatalf("token of a revoked device at core = %d, want 401", r.Status)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/melmastoon/iam/core/ca"
@@ -202,9 +203,18 @@ func (s *Service) issuer(ctx context.Context, tx *store.Tx, actor store.Actor) (
 	return c, bundle, nil
 }
 
+// IssuingRenewBefore is how long before its issuing certificate expires a
+// tenant's CA gets a new issuing generation (under the same root) by
+// itself: device certificates are clamped to the issuing certificate, so
+// an issuing certificate near its end would shorten them, and an expired
+// one would stop every renewal of the tenant at once.
+const IssuingRenewBefore = 90 * 24 * time.Hour
+
 // EnsureCAs gives every live tenant without a CA its first one (tenants
-// created before devices existed) and retires expired generations. It
-// runs in core's maintenance loop and returns how many CAs it created.
+// created before devices existed), retires expired generations, rotates
+// issuing certificates that expire within IssuingRenewBefore, and sets the
+// tenant_ca_remaining_seconds gauges. It runs in core's maintenance loop
+// and returns how many CAs it created.
 func (s *Service) EnsureCAs(ctx context.Context) (int, error) {
 	var tenants []store.Tenant
 	err := s.store.Global(ctx, func(tx *store.Tx) (err error) {
@@ -216,6 +226,13 @@ func (s *Service) EnsureCAs(ctx context.Context) (int, error) {
 	}
 	actor := store.Actor{ID: "scheduler"}
 	created := 0
+	minIssuing, minRoot := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	defer func() {
+		if minIssuing != math.MaxInt64 {
+			s.m.caRemaining.WithLabelValues("issuing").Set(minIssuing.Seconds())
+			s.m.caRemaining.WithLabelValues("root").Set(minRoot.Seconds())
+		}
+	}()
 	var firstErr error
 	for _, t := range tenants {
 		err := s.store.InTenant(ctx, t.ID, func(tx *store.Tx) error {
@@ -226,8 +243,10 @@ func (s *Service) EnsureCAs(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			_, err = tx.RetireExpiredTenantCAs(ctx, actor)
-			return err
+			if _, err = tx.RetireExpiredTenantCAs(ctx, actor); err != nil {
+				return err
+			}
+			return s.renewIssuingIfDue(ctx, tx, actor, &minIssuing, &minRoot)
 		})
 		if err != nil {
 			s.log.WarnContext(ctx, "tenant CA maintenance failed", "tenant", t.Slug, "error", err)
@@ -237,4 +256,35 @@ func (s *Service) EnsureCAs(ctx context.Context) (int, error) {
 		}
 	}
 	return created, firstErr
+}
+
+// renewIssuingIfDue gives the tenant a new issuing generation when its
+// newest one expires within IssuingRenewBefore, and folds what remains of
+// the newest generation's certificates into the minima.
+func (s *Service) renewIssuingIfDue(ctx context.Context, tx *store.Tx, actor store.Actor, minIssuing, minRoot *time.Duration) error {
+	cas, err := tx.TenantCAs(ctx)
+	if err != nil {
+		return err
+	}
+	newest, ok := newestActive(cas)
+	if !ok {
+		return nil
+	}
+	root, err1 := x509.ParseCertificate(newest.RootCert)
+	issuing, err2 := x509.ParseCertificate(newest.IssuingCert)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("devices: stored CA generation %d does not parse", newest.Generation)
+	}
+	now := s.cfg.Now()
+	if issuing.NotAfter.Sub(now) < IssuingRenewBefore && root.NotAfter.After(now.Add(IssuingRenewBefore)) {
+		if _, err := s.RotateCA(ctx, tx, actor, false); err != nil {
+			return fmt.Errorf("devices: automatic issuing rotation: %w", err)
+		}
+		s.log.InfoContext(ctx, "tenant CA issuing certificate rotated ahead of its expiry", "tenant", tx.Tenant().String(),
+			"expired_at", issuing.NotAfter)
+		return s.renewIssuingIfDue(ctx, tx, actor, minIssuing, minRoot)
+	}
+	*minIssuing = min(*minIssuing, issuing.NotAfter.Sub(now))
+	*minRoot = min(*minRoot, root.NotAfter.Sub(now))
+	return nil
 }

@@ -16,11 +16,30 @@ import (
 )
 
 // Request nonces (renewal, token): RequestNonceRandom random bytes then
-// the device's time as 8-byte big-endian unix milliseconds.
+// the device's time as 8-byte big-endian unix milliseconds; a token
+// request's nonce (TokenNonceBytes) then carries the device's ephemeral
+// X25519 public key, to which the token is sealed.
 const (
 	RequestNonceRandom = 16
 	RequestNonceBytes  = RequestNonceRandom + 8
+	TokenNonceBytes    = devproto.TokenNonceBytes
 )
+
+// renewalSlack is added to two thirds of the validity before a renewal is
+// refused as too early (NotBefore is backdated a minute, and clocks differ).
+const renewalSlack = time.Minute
+
+// errTooEarly refuses a renewal while the stored certificate has more than
+// two thirds of the validity (plus renewalSlack) left.
+var errTooEarly = refuse(devproto.ErrCodeTooEarly, "too_early")
+
+// nonceBytes is the nonce length of a request purpose.
+func nonceBytes(purpose string) int {
+	if purpose == store.NonceToken {
+		return TokenNonceBytes
+	}
+	return RequestNonceBytes
+}
 
 // requestDevice is the device a signed request names, once verified.
 type requestDevice struct {
@@ -34,7 +53,7 @@ type requestDevice struct {
 func (s *Service) checkSignedRequest(ctx context.Context, tx *store.Tx, req devproto.SignedRequest, purpose string,
 	message func(tenant, device string, nonce []byte) []byte) (requestDevice, error) {
 	id, err := store.ParseDeviceID(req.Device)
-	if err != nil || id.String() != req.Device || len(req.Nonce) != RequestNonceBytes || len(req.Signature) != ed25519.SignatureSize {
+	if err != nil || id.String() != req.Device || len(req.Nonce) != nonceBytes(purpose) || len(req.Signature) != ed25519.SignatureSize {
 		return requestDevice{}, errMalformed
 	}
 	now := s.cfg.Now()
@@ -89,13 +108,18 @@ func (s *Service) inRequestTenant(ctx context.Context, tenant string, fn func(*s
 // active, whose stored certificate has not expired and whose signature
 // over devcert.RenewalMessage with a fresh, unused nonce verifies gets a
 // new certificate (device.renewed delta and audit device.renew). A
-// refusal changes nothing.
+// certificate that still has more than two thirds of the configured
+// validity plus a minute left is refused as too_early, so a device (or a
+// replaying edge) cannot renew in a loop. A refusal changes nothing.
 func (s *Service) Renew(ctx context.Context, req devproto.SignedRequest) devproto.RenewReply {
 	var reply devproto.RenewReply
 	err := s.inRequestTenant(ctx, req.Tenant, func(tx *store.Tx) error {
 		rd, err := s.checkSignedRequest(ctx, tx, req, store.NonceRenew, devcert.RenewalMessage)
 		if err != nil {
 			return err
+		}
+		if rd.device.NotAfter.Sub(s.cfg.Now()) > s.cfg.CertValidity*2/3+renewalSlack {
+			return errTooEarly
 		}
 		actor := store.Actor{ID: "device:" + req.Device}
 		issuer, _, err := s.issuer(ctx, tx, actor)
@@ -125,9 +149,12 @@ func (s *Service) Renew(ctx context.Context, req devproto.SignedRequest) devprot
 
 // Token answers a token request (devproto.TokenSubject): an active device
 // with an unexpired certificate, a valid signature over
-// devcert.TokenRequestMessage with a fresh, unused nonce, and an active
-// account gets an access token for the account (amr ["device"], no
-// refresh token); audited as device.token.
+// devcert.TokenRequestMessage with a fresh, unused nonce (TokenNonceBytes,
+// ending with the device's ephemeral X25519 key), and an active account
+// gets an access token for the account (amr ["device"], no refresh token),
+// sealed to that key (devproto.SealToken): the reply never carries the
+// token in clear, so neither the edge nor any NATS subscriber can read
+// it. Audited as device.token.
 func (s *Service) Token(ctx context.Context, req devproto.SignedRequest) devproto.TokenReply {
 	var reply devproto.TokenReply
 	err := s.inRequestTenant(ctx, req.Tenant, func(tx *store.Tx) error {
@@ -143,20 +170,31 @@ func (s *Service) Token(ctx context.Context, req devproto.SignedRequest) devprot
 		if err != nil {
 			return err
 		}
+		sealed, err := devproto.SealToken(req.Tenant, req.Device, req.Nonce, tok)
+		if errors.Is(err, devproto.ErrSealedToken) {
+			return errBadTokenKey // the token is discarded, nothing is recorded
+		}
+		if err != nil {
+			return err
+		}
 		if err := tx.TouchDevice(ctx, rd.device.ID); err != nil {
 			return err
 		}
 		err = tx.Audit(ctx, store.Actor{ID: "device:" + req.Device}, store.AuditEvent{Action: "device.token",
 			TargetType: "account", TargetID: acc.ID.String(), Details: map[string]any{"device_id": req.Device}})
-		reply = devproto.TokenReply{AccessToken: tok, ExpiresIn: ttl}
+		reply = devproto.TokenReply{SealedToken: sealed, ExpiresIn: ttl}
 		return err
 	})
 	reply.Error = s.outcome(ctx, "token", req.Tenant, req.Device, err)
 	if reply.Error != "" {
-		reply.AccessToken, reply.ExpiresIn = "", 0
+		reply.SealedToken, reply.ExpiresIn = nil, 0
 	}
 	return reply
 }
+
+// errBadTokenKey refuses a token request whose nonce carries an unusable
+// X25519 key (a low-order point).
+var errBadTokenKey = refuse(devproto.ErrCodeBadRequest, "bad_token_key")
 
 // Snapshot answers a Device snapshot request (devproto.SnapshotSubject):
 // the device's current DevicePayload in an envelope of type

@@ -103,7 +103,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"expired", active, nil, 7*day + 6*time.Minute, devproto.CloseCertExpired, "expired"},
 		{"not yet valid", active, nil, -10 * time.Minute, devproto.CloseCertNotYetValid, "not_yet_valid"},
 		{"within skew after expiry", active, nil, 7*day + 4*time.Minute, 0, "ok"},
-		{"revoked", revoked, nil, 0, devproto.CloseRevoked, "revoked"},
+		{"revoked: handshake passes, catch-up sends the signed revocation and closes", revoked, nil, 0, devproto.CloseRevoked, "ok"},
 		{"unknown device", unknown, nil, 0, devproto.CloseUnknownDevice, "unknown_device"},
 		{"tenant without CA", noCA, nil, 0, devproto.CloseUnknownDevice, "unknown_device"},
 		{"wrong signature", active, func(m *devproto.Message) { m.Sig[0] ^= 1 }, 0, devproto.CloseUntrusted, "untrusted"},
@@ -315,31 +315,37 @@ func TestRenewAndTokenForwarding(t *testing.T) {
 	d := tn.newDevice()
 	d.enroll()
 	seen := make(chan devproto.SignedRequest, 2)
+	renewed := d.renewedChain(t)
 	h.respond(devproto.RenewSubject, func(b []byte) any {
 		var req devproto.SignedRequest
 		_ = json.Unmarshal(b, &req)
 		seen <- req
-		return devproto.RenewReply{Chain: [][]byte{[]byte("new leaf")}, NotAfter: time.Now().Add(time.Hour).Unix()}
+		return devproto.RenewReply{Chain: renewed, NotAfter: time.Now().Add(time.Hour).Unix()}
 	})
 	h.respond(devproto.TokenSubject, func(b []byte) any {
 		var req devproto.SignedRequest
 		_ = json.Unmarshal(b, &req)
 		seen <- req
-		return devproto.TokenReply{AccessToken: "access-token", ExpiresIn: 600}
+		return sealedReply(t, req, "access-token")
 	})
 	cl := h.connect(d, 1, nil)
 	cl.expectReady(quiet)
 	nonce, sig := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 64)
 	cl.send(&devproto.Message{Type: devproto.RenewRequest, ID: 41, Nonce: nonce, Sig: sig})
-	if m := cl.next(); m.Type != devproto.RenewResponse || m.ID != 41 || m.Error != "" || string(m.Chain[0]) != "new leaf" {
+	if m := cl.next(); m.Type != devproto.RenewResponse || m.ID != 41 || m.Error != "" || !bytes.Equal(m.Chain[0], renewed[0]) {
 		t.Fatalf("renew response %+v", m)
 	}
 	if req := <-seen; req.Tenant != tn.id || req.Device != d.id || !bytes.Equal(req.Nonce, nonce) || !bytes.Equal(req.Signature, sig) {
 		t.Fatalf("core saw %+v", req)
 	}
-	cl.send(&devproto.Message{Type: devproto.TokenRequest, ID: 42, Nonce: nonce, Sig: sig})
-	if m := cl.next(); m.Type != devproto.TokenResponse || m.ID != 42 || m.Token != "access-token" || m.ExpiresIn != 600 {
+	tnonce, key := tokenNonce(t)
+	cl.send(&devproto.Message{Type: devproto.TokenRequest, ID: 42, Nonce: tnonce, Sig: sig})
+	m := cl.next()
+	if m.Type != devproto.TokenResponse || m.ID != 42 || m.ExpiresIn != 600 {
 		t.Fatalf("token response %+v", m)
+	}
+	if tok, err := devproto.OpenToken(key, tn.id, d.id, tnonce, m.SealedToken); err != nil || tok != "access-token" {
+		t.Fatalf("sealed token opens to %q, %v", tok, err)
 	}
 	<-seen
 	// A malformed request is answered locally.

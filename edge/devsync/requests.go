@@ -1,8 +1,13 @@
 package devsync
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/melmastoon/iam/syncproto/devproto"
@@ -60,19 +65,26 @@ func (s *session) forward(ctx context.Context, kind string, m *devproto.Message)
 		s.answer(kind, "unavailable", resp)
 		return
 	}
+	result := ""
 	if kind == "renew" {
-		s.renewResponse(data, resp)
+		result = s.renewResponse(ctx, data, resp)
 	} else {
 		s.tokenResponse(data, resp)
 	}
-	s.answer(kind, resultLabel(resp.Error), resp)
+	if result == "" {
+		result = resultLabel(resp.Error)
+	}
+	s.answer(kind, result, resp)
 }
 
 // knownCodes are the error codes used as metric labels; anything else
 // core might answer counts as "error".
 var knownCodes = map[string]bool{devproto.ErrCodeUnavailable: true, devproto.ErrCodeExpired: true,
 	devproto.ErrCodeRevoked: true, devproto.ErrCodeBadRequest: true, devproto.ErrCodeNotFound: true,
-	devproto.ErrCodeAccount: true, devproto.ErrCodeInternal: true}
+	devproto.ErrCodeAccount: true, devproto.ErrCodeInternal: true, devproto.ErrCodeTooEarly: true}
+
+// resultInvalidChain counts a renewal whose chain from core did not verify.
+const resultInvalidChain = "invalid_chain"
 
 func resultLabel(code string) string {
 	switch {
@@ -97,25 +109,83 @@ func (s *session) askCore(ctx context.Context, subject string, req devproto.Sign
 	return s.srv.cfg.Core.Request(rctx, subject, body)
 }
 
-func (s *session) renewResponse(data []byte, resp *devproto.Message) {
+// renewResponse fills resp from core's renewal reply. The chain is
+// verified before it is relayed or believed: it must chain to the tenant's
+// CA bundle of the replica, be valid now (with the clock skew), name this
+// session's tenant and device and certify the key the device authenticated
+// with; the session's NotAfter moves to that of the verified leaf (never
+// to the reply's NotAfter field). An invalid chain is answered
+// ErrCodeInternal and counted as resultInvalidChain, which it returns
+// ("" otherwise: the caller labels by resp.Error).
+func (s *session) renewResponse(ctx context.Context, data []byte, resp *devproto.Message) string {
 	var r devproto.RenewReply
 	switch {
 	case json.Unmarshal(data, &r) != nil:
 		resp.Error = devproto.ErrCodeInternal
+		return ""
 	case r.Error != "":
 		resp.Error = r.Error
-	case len(r.Chain) == 0 || len(r.Chain) > devproto.MaxChainCerts:
-		resp.Error = devproto.ErrCodeInternal
-	default:
-		resp.Chain = r.Chain
-		s.mu.Lock()
-		if na := time.Unix(r.NotAfter, 0); na.After(s.notAfter) {
-			s.notAfter = na
-		}
-		s.mu.Unlock()
+		return ""
 	}
+	notAfter, err := s.verifyRenewed(ctx, r.Chain)
+	if err != nil {
+		s.log.WarnContext(ctx, "device renewal: chain from core refused", "tenant", s.tenant, "device", s.device, "error", err)
+		resp.Error = devproto.ErrCodeInternal
+		return resultInvalidChain
+	}
+	resp.Chain = r.Chain
+	s.mu.Lock()
+	if notAfter.After(s.notAfter) {
+		s.notAfter = notAfter
+	}
+	s.mu.Unlock()
+	return ""
 }
 
+// verifyRenewed checks a renewed chain (see renewResponse) and returns its
+// leaf's NotAfter.
+func (s *session) verifyRenewed(ctx context.Context, chain [][]byte) (time.Time, error) {
+	if len(chain) == 0 || len(chain) > devproto.MaxChainCerts {
+		return time.Time{}, fmt.Errorf("devsync: chain of %d certificates", len(chain))
+	}
+	bundle, err := s.srv.bundle(ctx, s.tenant)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("devsync: tenant CA: %w", err)
+	}
+	id, err := bundle.VerifyDevice(chain, s.srv.cfg.Now(), s.srv.cfg.ClockSkew)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if id.Tenant != s.tenant || id.Device != s.device {
+		return time.Time{}, fmt.Errorf("devsync: chain names device %s of tenant %s", id.Device, id.Tenant)
+	}
+	if k := leafKey(chain); k == nil || len(s.leafKey) == 0 || !bytes.Equal(k, s.leafKey) {
+		return time.Time{}, errors.New("devsync: chain certifies another key than the session's")
+	}
+	return id.NotAfter, nil
+}
+
+// leafKey is the Ed25519 key of a chain's leaf, nil when it has none.
+func leafKey(chain [][]byte) []byte {
+	if len(chain) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return nil
+	}
+	pub, ok := leaf.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return nil
+	}
+	return pub
+}
+
+// tokenResponse relays core's token reply. The token is sealed to the
+// device's ephemeral key (devproto.SealToken): the edge passes the sealed
+// bytes on untouched and cannot read them. A reply without a sealed token
+// (an older core's plain access_token is not even decoded) is answered
+// ErrCodeInternal.
 func (s *session) tokenResponse(data []byte, resp *devproto.Message) {
 	var r devproto.TokenReply
 	switch {
@@ -123,10 +193,10 @@ func (s *session) tokenResponse(data []byte, resp *devproto.Message) {
 		resp.Error = devproto.ErrCodeInternal
 	case r.Error != "":
 		resp.Error = r.Error
-	case r.AccessToken == "":
+	case len(r.SealedToken) <= devproto.SealedTokenOverhead:
 		resp.Error = devproto.ErrCodeInternal
 	default:
-		resp.Token, resp.ExpiresIn = r.AccessToken, r.ExpiresIn
+		resp.SealedToken, resp.ExpiresIn = r.SealedToken, r.ExpiresIn
 	}
 }
 

@@ -32,6 +32,7 @@ type session struct {
 	pending  []pushItem
 	sent     int64     // newest device version queued
 	notAfter time.Time // the certificate's, moved on by a renewal
+	leafKey  []byte    // the certificate's Ed25519 key, the same across renewals (set by the handshake)
 
 	inflight atomic.Int32
 	tasks    sync.WaitGroup // reader, writer, pinger, requests

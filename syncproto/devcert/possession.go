@@ -44,9 +44,12 @@ func RenewalMessage(tenantID, deviceID string, nonce []byte) []byte {
 }
 
 // TokenRequestMessage is what an enrolled device signs to ask for an
-// access token, answering the server's nonce: the fields TokenContext,
-// tenantID, deviceID and nonce, each prefixed by its 4-byte big-endian
-// length.
+// access token: the fields TokenContext, tenantID, deviceID and nonce,
+// each prefixed by its 4-byte big-endian length. The nonce of a token
+// request ends with the device's ephemeral X25519 public key
+// (devproto.TokenNonceBytes), so the signature binds the key core seals
+// the token to (devproto.SealToken, which also uses TokenContext as the
+// start of its HKDF info).
 func TokenRequestMessage(tenantID, deviceID string, nonce []byte) []byte {
 	return possessionMessage(TokenContext, []byte(tenantID), []byte(deviceID), nonce)
 }

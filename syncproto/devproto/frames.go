@@ -18,10 +18,11 @@ const (
 	// NonceBytes is the size of the edge's Hello nonce (and of core's
 	// enrollment nonce).
 	NonceBytes = 32
-	// RequestNonceBytes is the size of a device's renew or token request
-	// nonce: 16 random bytes and the device's time as 8-byte big-endian
-	// unix milliseconds; core refuses one outside ±5 minutes of its clock
-	// or seen before.
+	// RequestNonceBytes is the size of a device's renew request nonce: 16
+	// random bytes and the device's time as 8-byte big-endian unix
+	// milliseconds; core refuses one outside ±5 minutes of its clock or
+	// seen before. A token request nonce (TokenNonceBytes) appends the
+	// device's ephemeral X25519 public key to the same 24 bytes.
 	RequestNonceBytes = 24
 	// MaxChainCerts caps a certificate chain in a frame.
 	MaxChainCerts = 4
@@ -48,15 +49,20 @@ const (
 	// RenewResponse (edge → device): ID, then Chain (the new leaf first)
 	// or Error.
 	RenewResponse MsgType = 6
-	// TokenRequest (device → edge): ID, Nonce (a RequestNonce), Sig over
-	// devcert.TokenRequestMessage(Tenant, Device, Nonce).
+	// TokenRequest (device → edge): ID, Nonce (a token nonce of
+	// TokenNonceBytes: a request nonce and the device's ephemeral X25519
+	// public key), Sig over devcert.TokenRequestMessage(Tenant, Device,
+	// Nonce).
 	TokenRequest MsgType = 7
-	// TokenResponse (edge → device): ID, then Token and ExpiresIn, or
-	// Error.
+	// TokenResponse (edge → device): ID, then SealedToken (SealToken: the
+	// access token encrypted by core to the request's ephemeral key; the
+	// edge cannot read it) and ExpiresIn, or Error.
 	TokenResponse MsgType = 8
 )
 
-// Message is every frame; which fields are set depends on Type.
+// Message is every frame; which fields are set depends on Type. Key 12
+// (a plain access token, before tokens were sealed) is retired: a frame
+// carrying it is refused as an unknown key, and it is never reused.
 type Message struct {
 	Type      MsgType  `cbor:"1,keyasint"`
 	Nonce     []byte   `cbor:"2,keyasint,omitempty"`
@@ -69,19 +75,28 @@ type Message struct {
 	Delta     []byte   `cbor:"9,keyasint,omitempty"`
 	ID        uint64   `cbor:"10,keyasint,omitempty"`
 	Error     string   `cbor:"11,keyasint,omitempty"` // an Err* code of a response
-	Token     string   `cbor:"12,keyasint,omitempty"`
 	ExpiresIn int64    `cbor:"13,keyasint,omitempty"` // seconds
+	// SealedToken is a TokenResponse's access token, sealed by core to
+	// the device's ephemeral key (SealToken, OpenToken).
+	SealedToken []byte `cbor:"14,keyasint,omitempty"`
 }
 
-// Response error codes (Message.Error, and ReplyError.Error over NATS).
+// Response error codes (Message.Error, and the Error of a RenewReply or
+// TokenReply over NATS). They are not signed: "expired" and "revoked" are
+// hints to a device, which stops only on its own expiry check or a signed
+// Device delta or snapshot.
 const (
 	ErrCodeUnavailable = "unavailable"   // core unreachable: keep the current certificate, retry later
-	ErrCodeExpired     = "expired"       // the device's certificate expired: re-enroll
-	ErrCodeRevoked     = "revoked"       // the device is revoked
+	ErrCodeExpired     = "expired"       // core found the device's certificate expired
+	ErrCodeRevoked     = "revoked"       // core found the device revoked
 	ErrCodeBadRequest  = "bad_request"   // malformed, bad signature, replayed or stale nonce
 	ErrCodeNotFound    = "not_found"     // no such device or tenant
 	ErrCodeAccount     = "account_state" // the device's account is not active (tokens)
 	ErrCodeInternal    = "internal"
+	// ErrCodeTooEarly refuses a renewal while the certificate has more
+	// than two thirds of its validity (plus a minute) left: the device
+	// keeps its certificate and asks again at its next check.
+	ErrCodeTooEarly = "too_early"
 )
 
 var (

@@ -15,7 +15,8 @@ func TestFramesRoundTrip(t *testing.T) {
 		{Type: RenewRequest, ID: 1, Nonce: []byte{1}, Sig: []byte{2}},
 		{Type: RenewResponse, ID: 1, Error: ErrCodeUnavailable},
 		{Type: TokenRequest, ID: 2, Nonce: []byte{1}, Sig: []byte{2}},
-		{Type: TokenResponse, ID: 2, Token: "a.b.c", ExpiresIn: 600},
+		{Type: TokenResponse, ID: 2, SealedToken: []byte("sealed"), ExpiresIn: 600},
+		{Type: RenewResponse, ID: 3, Error: ErrCodeTooEarly},
 	}
 	for _, m := range msgs {
 		b, err := Encode(&m)
@@ -45,6 +46,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"unknown type", mustEncode(t, map[int]any{1: 99})},
 		{"type zero", mustEncode(t, map[int]any{1: 0})},
 		{"unknown key", mustEncode(t, map[int]any{1: 3, 99: 1})},
+		{"retired plain token key", mustEncode(t, map[int]any{1: 8, 10: 2, 12: "a.b.c"})},
 		{"duplicate key", []byte{0xa2, 0x01, 0x03, 0x01, 0x03}},
 		{"indefinite map", []byte{0xbf, 0x01, 0x03, 0xff}},
 		{"non-canonical integer", []byte{0xa1, 0x01, 0x18, 0x03}},

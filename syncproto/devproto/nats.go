@@ -13,8 +13,10 @@ const (
 )
 
 // SignedRequest is the body of a renew or token request: the device's
-// fresh RequestNonce and its signature over devcert.RenewalMessage or
-// devcert.TokenRequestMessage. Byte fields are base64 (standard) in JSON.
+// fresh nonce (RequestNonceBytes for a renewal, TokenNonceBytes with the
+// ephemeral X25519 key for a token) and its signature over
+// devcert.RenewalMessage or devcert.TokenRequestMessage. Byte fields are
+// base64 (standard) in JSON.
 type SignedRequest struct {
 	Tenant    string `json:"tenant"`
 	Device    string `json:"device"`
@@ -23,7 +25,8 @@ type SignedRequest struct {
 }
 
 // RenewReply answers a renewal: the new chain (leaf first, DER) and its
-// NotAfter (unix seconds), or Error (an ErrCode*).
+// NotAfter (unix seconds, informative: an edge takes the NotAfter of the
+// leaf after verifying the chain), or Error (an ErrCode*).
 type RenewReply struct {
 	Chain    [][]byte `json:"chain,omitempty"`
 	NotAfter int64    `json:"not_after,omitempty"`
@@ -31,9 +34,11 @@ type RenewReply struct {
 }
 
 // TokenReply answers a token request: an access token of the device's
-// account (amr ["device"]) or Error.
+// account (amr ["device"]) sealed to the ephemeral key of the request's
+// nonce (SealToken; base64 in JSON), never in clear, or Error. Edges and
+// other NATS subscribers see only the sealed bytes.
 type TokenReply struct {
-	AccessToken string `json:"access_token,omitempty"`
+	SealedToken []byte `json:"sealed_token,omitempty"`
 	ExpiresIn   int64  `json:"expires_in,omitempty"`
 	Error       string `json:"error,omitempty"`
 }
