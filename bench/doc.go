@@ -9,6 +9,7 @@
 //	go run ./bench -scenario subtree -json out.json
 //	go run ./bench -scenario signin        # login-ceiling, login-open, login-storm, refresh, jwks
 //	go run ./bench -scenario decisions     # decide-inproc, -http-closed, -http-open, -invalidation, -memory
+//	go run ./bench -scenario devices       # device-sync: 1,000 and 10,000 WebSocket devices at one edge
 //
 // Each scenario is a named entry in the registry in scenario.go; later issues
 // add login, verify/check and delta-latency scenarios there. Shared pieces

@@ -34,6 +34,8 @@ type Options struct {
 	Delta DeltaOptions
 	// Decide holds the flags of the edge decision scenarios (scen_decisions.go).
 	Decide DecideOptions
+	// Device holds the flags of the device sync scenario (scen_devices.go).
+	Device DeviceOptions
 
 	// explicit holds the flags given on the command line (name=value), for
 	// the per-scenario reproduce command.
@@ -49,6 +51,10 @@ func (o Options) reproduce(name string) string {
 }
 
 func main() {
+	if os.Getenv(devClientEnv) != "" {
+		// A device client process of the device-sync scenario.
+		os.Exit(runDeviceClientProcess())
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -126,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	registerSigninFlags(fs, &o.Signin)
 	registerDeltaFlags(fs, &o.Delta)
 	registerDecideFlags(fs, &o.Decide)
+	registerDeviceFlags(fs, &o.Device)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench [flags]   (see bench/README.md)")
 		fs.PrintDefaults()
@@ -161,6 +168,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, err
 	}
 	if err := o.Decide.setDefaults(o.Quick); err != nil {
+		return o, err
+	}
+	if err := o.Device.setDefaults(o.Quick); err != nil {
 		return o, err
 	}
 	if o.LoadWorkers < 1 || o.MutMaxOps < 1 {

@@ -54,6 +54,8 @@ var scenarios = []Scenario{
 		Description: "concurrent role changes at core → first denied check at the edge (decider and HTTP), while checks run"},
 	{Name: "decide-memory", Run: runDecideMemory,
 		Description: "edge memory per 100,000 accounts (Decider heap, whole edge start) and SQLite replica size"},
+	{Name: "device-sync", Run: runDeviceSync,
+		Description: "device WebSocket sync at one edge: handshakes/s and latency, memory per connection, renewal round trip, fan-out of one transaction's Device deltas to every connection, revocation close"},
 }
 
 // selectScenarios resolves a comma-separated list ("" means the foundation set).

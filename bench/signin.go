@@ -54,10 +54,11 @@ var scenarioAliases = map[string][]string{
 	"signin":    {"login-ceiling", "login-open", "login-storm", "refresh", "jwks"},
 	"deltas":    {"delta-latency", "delta-rate"},
 	"decisions": {"decide-inproc", "decide-http-closed", "decide-http-open", "decide-invalidation", "decide-memory"},
+	"devices":   {"device-sync"},
 }
 
 func registerSigninFlags(fs *flag.FlagSet, o *SigninOptions) {
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase of the sign-in and decision scenarios to FILE (FILE.<scenario> when several run)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured phase of the sign-in, decision and device-sync scenarios to FILE (FILE.<scenario> when several run)")
 	fs.DurationVar(&o.HashDuration, "hash-duration", 0, "login-ceiling: raw password.Hash measurement per goroutine count (default 5s; -quick 1s)")
 	fs.StringVar(&o.ceilingList, "login-clients", "", "login-ceiling: closed-loop client counts (default 2,4,8)")
 	fs.DurationVar(&o.CeilingDuration, "login-duration", 0, "login-ceiling: measured time per client count (default 15s; -quick 3s)")
