@@ -375,8 +375,8 @@ func (r *remoteFleet) closeAll() error {
 		}
 	case <-time.After(30 * time.Second):
 		_ = r.cmd.Process.Kill()
-		<-wait
-		err = errors.Join(err, errors.New("bench: client process did not exit, killed"))
+		werr := <-wait // the kill's exit status says nothing new
+		err = errors.Join(err, fmt.Errorf("bench: client process did not exit, killed (%v)", werr))
 	}
 	return err
 }
