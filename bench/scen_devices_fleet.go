@@ -376,7 +376,7 @@ func (r *remoteFleet) closeAll() error {
 	case <-time.After(30 * time.Second):
 		_ = r.cmd.Process.Kill()
 		werr := <-wait // the kill's exit status says nothing new
-		err = errors.Join(err, fmt.Errorf("bench: client process did not exit, killed (%v)", werr))
+		err = errors.Join(err, fmt.Errorf("bench: client process did not exit, killed: %w", werr))
 	}
 	return err
 }
