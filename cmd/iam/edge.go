@@ -9,11 +9,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/melmastoon/iam/edge"
 	"github.com/melmastoon/iam/syncproto"
 )
+
+// defaultEdgeGCPercent trades memory (the heap may grow to 5× the live
+// index before a cycle) for fewer GC cycles on the decision path.
+const defaultEdgeGCPercent = 400
 
 func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("iam edge", flag.ContinueOnError)
@@ -32,8 +37,14 @@ func runEdge(ctx context.Context, args []string, log *slog.Logger) error {
 	fs.DurationVar(&cfg.ClockSkew, "clock-skew", 30*time.Second, "tolerance for token exp/nbf/iat")
 	fs.DurationVar(&cfg.DeviceClockSkew, "device-clock-skew", 5*time.Minute, "tolerance around device certificate validity at the sync handshake")
 	fs.IntVar(&cfg.TokenCacheSize, "token-cache-size", 100_000, "verified-token cache entries (negative: no cache)")
+	gcPercent := fs.Int("gc-percent", defaultEdgeGCPercent, "Go GC target percentage when GOGC is not set (see docs/architecture.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// The edge's heap is mostly its long-lived decision index: a GC
+		// cycle re-marks all of it and requests pay mark assists (the p99).
+		debug.SetGCPercent(*gcPercent)
 	}
 	cfg.APIToken = os.Getenv("IAM_EDGE_API_TOKEN")
 	cfg.Password = os.Getenv("IAM_LEAF_PASSWORD")
