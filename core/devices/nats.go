@@ -19,6 +19,12 @@ const maxRequestBytes = 4096
 // requestTimeout bounds answering one request.
 const requestTimeout = 10 * time.Second
 
+// maxInflight bounds the device requests one core answers at once, over
+// all subjects (each holds a database connection for a transaction).
+// Beyond it the NATS callback waits, so requests queue in the
+// subscription instead of piling onto the database.
+const maxInflight = 16
+
 // Serve answers devproto.RenewSubject, TokenSubject and SnapshotSubject on
 // nc in the queue group devproto.CoreQueue until ctx ends. It returns
 // after subscribing.
@@ -47,8 +53,22 @@ func (s *Service) Serve(ctx context.Context, nc *nats.Conn) error {
 		},
 	}
 	var subs []*nats.Subscription
+	inflight := make(chan struct{}, maxInflight)
 	for subject, h := range handlers {
-		sub, err := nc.QueueSubscribe(subject, devproto.CoreQueue, func(msg *nats.Msg) { s.answer(ctx, msg, h) })
+		// NATS runs a subscription's callbacks one at a time: answer on a
+		// goroutine so renewals, tokens and snapshots from every edge do not
+		// queue behind each other (review finding), bounded by inflight.
+		sub, err := nc.QueueSubscribe(subject, devproto.CoreQueue, func(msg *nats.Msg) {
+			select {
+			case inflight <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				defer func() { <-inflight }()
+				s.answer(ctx, msg, h)
+			}()
+		})
 		if err != nil {
 			for _, x := range subs {
 				_ = x.Unsubscribe()
