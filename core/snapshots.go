@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/melmastoon/iam/core/relay"
+	"github.com/melmastoon/iam/internal/obs"
 )
 
 // Snapshot protocol subjects (docs/deltas.md, "Snapshot bootstrap").
@@ -51,24 +52,12 @@ type snapshotMetrics struct {
 	duration prometheus.Histogram
 }
 
-func registerOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
-	return c
-}
-
 func (c *Core) snapshotMetrics() *snapshotMetrics {
 	reg := c.metrics.Registry
 	return &snapshotMetrics{
-		served: registerOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "core_snapshots_served_total",
+		served: obs.RegisterOrExisting(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "core_snapshots_served_total",
 			Help: "Snapshot requests answered, by result (ok, error)."}, []string{"result"})),
-		duration: registerOrExisting(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "core_snapshot_seconds",
+		duration: obs.RegisterOrExisting(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "core_snapshot_seconds",
 			Help: "Time to take and send one tenant snapshot.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)})),
 	}
 }

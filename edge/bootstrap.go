@@ -16,6 +16,7 @@ import (
 
 	"github.com/melmastoon/iam/edge/leaf"
 	"github.com/melmastoon/iam/edge/replica"
+	"github.com/melmastoon/iam/internal/obs"
 )
 
 // Snapshot protocol (docs/deltas.md, "Snapshot bootstrap"); the names
@@ -50,17 +51,9 @@ type tenantSnapshot struct {
 }
 
 func (e *Edge) bootstrapCounter() prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edge_snapshot_bootstraps_total",
-		Help: "Snapshot bootstraps completed (every tenant loaded from a signed snapshot)."})
-	if err := e.metrics.Registry.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
-				return existing
-			}
-		}
-	}
-	return c
+	return obs.RegisterOrExisting(e.metrics.Registry, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edge_snapshot_bootstraps_total",
+		Help: "Snapshot bootstraps completed (every tenant loaded from a signed snapshot)."}))
 }
 
 // needsBootstrap reports whether the replica must start from snapshots:

@@ -101,16 +101,23 @@ func (s *Server) devicesOn() error {
 	return nil
 }
 
-func (s *Server) createDeviceNonce(w http.ResponseWriter, r *http.Request) error {
+// enroller checks an enrollment call: the tenant slug, the calling account
+// (accountCaller) and that devices are served.
+func (s *Server) enroller(r *http.Request) (string, store.AccountID, error) {
 	slug, err := slugParam(r)
 	if err != nil {
-		return err
+		return "", store.AccountID{}, err
 	}
 	account, err := accountCaller(r)
 	if err != nil {
-		return err
+		return "", store.AccountID{}, err
 	}
-	if err := s.devicesOn(); err != nil {
+	return slug, account, s.devicesOn()
+}
+
+func (s *Server) createDeviceNonce(w http.ResponseWriter, r *http.Request) error {
+	slug, account, err := s.enroller(r)
+	if err != nil {
 		return err
 	}
 	return s.mutate(w, r, slug, func(tx *store.Tx, body []byte) (result, error) {
@@ -157,15 +164,8 @@ func parseEnroll(body []byte, account store.AccountID) (devices.EnrollRequest, e
 }
 
 func (s *Server) enrollDevice(w http.ResponseWriter, r *http.Request) error {
-	slug, err := slugParam(r)
+	slug, account, err := s.enroller(r)
 	if err != nil {
-		return err
-	}
-	account, err := accountCaller(r)
-	if err != nil {
-		return err
-	}
-	if err := s.devicesOn(); err != nil {
 		return err
 	}
 	return s.mutate(w, r, slug, func(tx *store.Tx, body []byte) (result, error) {

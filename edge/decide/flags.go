@@ -31,15 +31,38 @@ func Bucket(account string) int {
 // without a rule is on (secure by default); an unknown or deleted tenant
 // has every flag on, since its decisions are denied anyway.
 func (d *Decider) Flag(tenant, account, name string) bool {
+	return d.tenant(tenant).flagOn(account, name)
+}
+
+// Flags evaluates every flag of names for account with one tenant lookup
+// and at most one bucket computation.
+func (d *Decider) Flags(tenant, account string, names []string) map[string]bool {
 	t := d.tenant(tenant)
+	out := make(map[string]bool, len(names))
+	bucket := -1
+	for _, name := range names {
+		r, ok := t.rule(name)
+		if ok && bucket < 0 {
+			bucket = Bucket(account)
+		}
+		out[name] = !ok || r.enabled && bucket < r.rollout
+	}
+	return out
+}
+
+// rule returns the tenant's rule for a flag; false means no rule (on).
+func (t *tenantState) rule(name string) (flagRule, bool) {
 	if t == nil || t.flags == nil {
-		return true
+		return flagRule{}, false
 	}
 	r, ok := t.flags[name]
-	if !ok {
-		return true
-	}
-	return r.enabled && Bucket(account) < r.rollout
+	return r, ok
+}
+
+// flagOn evaluates one flag for account.
+func (t *tenantState) flagOn(account, name string) bool {
+	r, ok := t.rule(name)
+	return !ok || r.enabled && Bucket(account) < r.rollout
 }
 
 // ResolveTenant maps a tenant id or slug to the id of a tenant the replica

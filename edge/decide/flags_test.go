@@ -54,6 +54,10 @@ func TestFlagsFollowTheReplica(t *testing.T) {
 	if d.Flag(tenantA, acc, FlagAuthorization) {
 		t.Fatal("disabled flag is on")
 	}
+	all := d.Flags(tenantA, acc, []string{FlagAuthentication, FlagAuthorization, FlagPermissionCaching})
+	if len(all) != 3 || !all[FlagAuthentication] || all[FlagAuthorization] || !all[FlagPermissionCaching] {
+		t.Fatalf("Flags = %v", all)
+	}
 
 	// A fresh Decider loads the same rules from the database.
 	fresh := e.decider(Config{})

@@ -122,9 +122,5 @@ func (d *Decider) CacheLen() int {
 // (iam_permission_caching_enabled); one map lookup when the tenant has no
 // flag rules.
 func (d *Decider) cachingOn(tenant, account string) bool {
-	t := d.tenant(tenant)
-	if t == nil || t.flags == nil {
-		return true
-	}
-	return d.Flag(tenant, account, FlagPermissionCaching)
+	return d.tenant(tenant).flagOn(account, FlagPermissionCaching)
 }

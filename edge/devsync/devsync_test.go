@@ -577,3 +577,29 @@ func TestAccountErasedClosesItsDevicesOnly(t *testing.T) {
 		t.Fatal("the other device stopped receiving")
 	}
 }
+
+// A revoked device that missed its revocation is let through the
+// handshake: it receives the signed revocation (what a device believes)
+// before the close, not just the close code an edge could forge.
+func TestRevokedDeviceReceivesItsSignedRevocation(t *testing.T) {
+	h := newHarness(t, nil)
+	tn := h.newTenant(true)
+	d := tn.newDevice()
+	d.enroll()
+	revoked := d.change(devproto.DeviceRevokedType, "revoked")
+	cl := h.connect(d, 1, nil)
+	got := false
+	for {
+		m, err := cl.nextWithin(2 * time.Second)
+		if err != nil {
+			if code := websocket.CloseStatus(err); code != devproto.CloseRevoked {
+				t.Fatalf("ended with %v (%v), want %v", code, err, devproto.CloseRevoked)
+			}
+			break
+		}
+		got = got || m.Type == devproto.Delta && bytes.Equal(m.Delta, revoked)
+	}
+	if !got {
+		t.Fatal("the signed revocation was not sent before the close")
+	}
+}

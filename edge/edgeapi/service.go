@@ -118,11 +118,7 @@ func (s *Service) claims(c decide.Claims) Claims {
 }
 
 func (s *Service) flags(tenant, account string) map[string]bool {
-	m := make(map[string]bool, len(FlagNames))
-	for _, f := range FlagNames {
-		m[f] = s.d.Flag(tenant, account, f)
-	}
-	return m
+	return s.d.Flags(tenant, account, FlagNames[:])
 }
 
 // Check decides one permission question. A refused token is an error (a

@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,4 +91,19 @@ func NewMetrics() *Metrics {
 // exposition format; mount it at /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return m.handler
+}
+
+// RegisterOrExisting registers c on reg and returns it, or, when an equal
+// collector is registered already (a component restarted on the same
+// registry), returns that one so both update the same series.
+func RegisterOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) T {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing
+			}
+		}
+	}
+	return c
 }
